@@ -1,0 +1,3 @@
+from citywitness.cli import main
+
+main()

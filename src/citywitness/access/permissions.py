@@ -1,0 +1,89 @@
+"""Every permission in the platform, and which roles carry which."""
+
+from __future__ import annotations
+
+import enum
+
+from citywitness.access.levels import Role
+
+
+class Permission(enum.StrEnum):
+    """`<area>:<verb>`; an API token's scopes are a subset of these."""
+
+    USERS_READ = "users:read"
+    USERS_MANAGE = "users:manage"
+    DEPARTMENTS_READ = "departments:read"
+    DEPARTMENTS_MANAGE = "departments:manage"
+    OFFICERS_READ = "officers:read"
+    OFFICERS_MANAGE = "officers:manage"
+    AUDIT_READ = "audit:read"
+    GRANTS_MANAGE = "grants:manage"
+    EVIDENCE_READ = "evidence:read"
+    EVIDENCE_PLAY = "evidence:play"
+    EVIDENCE_DOWNLOAD = "evidence:download"
+    EVIDENCE_EXPORT = "evidence:export"
+    EVIDENCE_UPLOAD = "evidence:upload"
+    EVIDENCE_MANAGE = "evidence:manage"
+    DEVICES_READ = "devices:read"
+    DEVICES_MANAGE = "devices:manage"
+    DEVICES_COMMAND = "devices:command"
+    ALERTS_READ = "alerts:read"
+    ALERTS_MANAGE = "alerts:manage"
+    JOBS_READ = "jobs:read"
+
+
+P = Permission
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OFFICER: frozenset(
+        {P.DEPARTMENTS_READ, P.OFFICERS_READ, P.EVIDENCE_READ, P.EVIDENCE_PLAY, P.EVIDENCE_UPLOAD}
+    ),
+    Role.OPERATOR: frozenset(
+        {
+            P.DEPARTMENTS_READ,
+            P.OFFICERS_READ,
+            P.EVIDENCE_READ,
+            P.EVIDENCE_PLAY,
+            P.DEVICES_READ,
+            P.DEVICES_COMMAND,
+            P.ALERTS_READ,
+            P.ALERTS_MANAGE,
+        }
+    ),
+    Role.INVESTIGATOR: frozenset(
+        {
+            P.DEPARTMENTS_READ,
+            P.OFFICERS_READ,
+            P.EVIDENCE_READ,
+            P.EVIDENCE_PLAY,
+            P.EVIDENCE_DOWNLOAD,
+            P.EVIDENCE_EXPORT,
+            P.EVIDENCE_UPLOAD,
+            P.EVIDENCE_MANAGE,
+            P.ALERTS_READ,
+        }
+    ),
+    Role.DEPARTMENT_ADMIN: frozenset(
+        {
+            P.USERS_READ,
+            P.USERS_MANAGE,
+            P.DEPARTMENTS_READ,
+            P.OFFICERS_READ,
+            P.OFFICERS_MANAGE,
+            P.GRANTS_MANAGE,
+            P.EVIDENCE_READ,
+            P.DEVICES_READ,
+            P.DEVICES_MANAGE,
+            P.ALERTS_READ,
+            P.JOBS_READ,
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {P.AUDIT_READ, P.DEPARTMENTS_READ, P.OFFICERS_READ, P.USERS_READ, P.EVIDENCE_READ}
+    ),
+    Role.PLATFORM_ADMIN: frozenset(Permission),
+}
+
+
+def permissions_for(role: Role) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[role]

@@ -1,0 +1,1 @@
+"""The HTTP edge shared by all routers: dependencies and the denial auditor."""

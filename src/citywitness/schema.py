@@ -1,0 +1,11 @@
+"""The whole schema: importing this module registers every domain's tables on Base.metadata."""
+
+from citywitness.access import models as access_models
+from citywitness.agencies import models as agencies_models
+from citywitness.audit import models as audit_models
+from citywitness.identity import models as identity_models
+from citywitness.kit.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["access_models", "agencies_models", "audit_models", "identity_models", "metadata"]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import httpx
+
+from citywitness.access.levels import Role
+from citywitness.kit.db import Database
+from tests.factories import PUBLIC_SECURITY, make_actor
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_readyz_reports_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+
+
+async def test_token_actor_roundtrip(db: Database) -> None:
+    actor = await make_actor(db, roles={PUBLIC_SECURITY: [Role.OPERATOR]})
+    assert actor.token.startswith("cwt_")
