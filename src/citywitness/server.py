@@ -23,7 +23,9 @@ def run_server(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, url: str) -> None:
-    db = Database(url, pool_size=settings.database.pool_size, max_overflow=settings.database.max_overflow)
+    db = Database(
+        url, pool_size=settings.database.pool_size, max_overflow=settings.database.max_overflow
+    )
     app = create_app(settings, db)
     config = uvicorn.Config(
         app,

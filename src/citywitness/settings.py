@@ -38,7 +38,9 @@ class DatabaseSettings(Section):
         ),
     )
     pool_size: int = Field(default=10, ge=1, le=200, description="Connections kept in the pool.")
-    max_overflow: int = Field(default=10, ge=0, le=200, description="Extra connections beyond the pool.")
+    max_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra connections beyond the pool."
+    )
     embedded_database: str = Field(
         default="citywitness", description="Database name used inside the embedded server."
     )
@@ -93,7 +95,7 @@ class OidcProviderSettings(Section):
     )
     auto_create_users: bool = Field(
         default=False,
-        description="Create a user on first login (with no roles) instead of refusing unknown users.",
+        description="Create unknown users on first login (with no roles) instead of refusing them.",
     )
 
 
@@ -106,7 +108,7 @@ class AuthSettings(Section):
     )
     cookie_secure: bool = Field(
         default=True,
-        description="Mark cookies Secure (browsers still send them to http://127.0.0.1 and localhost).",
+        description="Mark cookies Secure (browsers still send them to http://localhost).",
     )
     lockout_threshold: int = Field(
         default=5, ge=1, description="Failed logins in a row before an account is locked."
@@ -140,7 +142,9 @@ class Settings(BaseSettings):
     )
 
     city: str = Field(
-        default="demo", pattern=r"^[a-z0-9-]{1,40}$", description="Short city name (used in key names)."
+        default="demo",
+        pattern=r"^[a-z0-9-]{1,40}$",
+        description="Short city name (used in key names).",
     )
     data_dir: Path = Field(
         default=Path("var"), description="Directory holding the embedded database and local state."
@@ -157,8 +161,8 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - not offered
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - not offered
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = _CONFIG_FILE.get("path")

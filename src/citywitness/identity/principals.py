@@ -15,7 +15,7 @@ from citywitness.identity.models import ApiToken, ConsoleSession, Membership, Us
 from citywitness.kit.clock import utcnow
 from citywitness.kit.hashing import sha256_hex
 
-TOKEN_PREFIX = "cwt_"
+TOKEN_PREFIX = "cwt_"  # noqa: S105 - a public marker, not a secret
 
 
 async def load_principal(
@@ -107,5 +107,7 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
         await session.execute(
             update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
         )
-    scopes = frozenset(Permission(s) for s in api_token.scopes if s in Permission._value2member_map_)
+    scopes = frozenset(
+        Permission(s) for s in api_token.scopes if s in Permission._value2member_map_
+    )
     return await load_principal(session, user, scopes=scopes, auth_method="token")

@@ -27,7 +27,7 @@ def sync_url(url: str) -> str:
     return libpq_url(url).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 

@@ -49,24 +49,26 @@ def _validation_fields(exc: RequestValidationError) -> tuple[str, str, dict[str,
         loc = [str(p) for p in err.get("loc", ())]
         if err.get("type") == "json_invalid":
             code, detail = "malformed_json", "the request body is not valid JSON"
-        key = ".".join(loc[1:] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else loc)
+        key = ".".join(
+            loc[1:] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else loc
+        )
         fields[key or "body"] = str(err.get("msg", "invalid"))
     return code, detail, fields
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.detail, exc.fields, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         code, detail, fields = _validation_fields(exc)
         status = 400 if code == "malformed_json" else 422
         return error_response(status, code, detail, fields)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else code
         return error_response(exc.status_code, code, detail, None, dict(exc.headers or {}))
@@ -84,7 +86,9 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+        request_id = (
+            incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+        )
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500}
@@ -104,7 +108,7 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope.get("method"),
-                    "route": scope.get("route").path if scope.get("route") else scope.get("path"),
+                    "route": getattr(scope.get("route"), "path", scope.get("path")),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
@@ -164,7 +168,10 @@ async def _send_error(send: Send, status: int, code: str, detail: str) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
