@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from citywitness import __version__
 from citywitness.access.errors import ActionForbidden, Denied, ObjectNotVisible
-from citywitness.api.deps import client_address
+from citywitness.api.deps import CsrfFailed, InvalidCredentials, client_address
 from citywitness.audit.service import Auditor, Outcome
 from citywitness.kit.db import Database
 from citywitness.kit.errors import AppError
@@ -49,10 +49,12 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
 
     @app.exception_handler(ObjectNotVisible)
     @app.exception_handler(ActionForbidden)
+    @app.exception_handler(InvalidCredentials)
+    @app.exception_handler(CsrfFailed)
     async def _denied(request: Request, exc: AppError) -> JSONResponse:
         denials.labels(exc.code).inc()
         await _audit_denial(request, exc)
-        return error_response(exc.status, exc.code, exc.detail, exc.fields)
+        return error_response(exc.status, exc.code, exc.detail, exc.fields, exc.headers)
 
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

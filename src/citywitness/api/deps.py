@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citywitness.access.errors import Denied
 from citywitness.access.principal import Principal
 from citywitness.audit.service import Auditor
 from citywitness.identity.principals import principal_from_session, principal_from_token
@@ -54,16 +55,18 @@ def client_address(request: Request) -> str | None:
     return peer
 
 
-class InvalidCredentials(NotAuthenticated):
+class InvalidCredentials(NotAuthenticated, Denied):
     """The session or token is missing, expired or revoked."""
 
     code = "invalid_credentials"
+    action = "auth.credentials"
 
 
-class CsrfFailed(PermissionDenied):
+class CsrfFailed(PermissionDenied, Denied):
     """Missing or wrong CSRF token (send the cw_csrf cookie's value in X-CSRF-Token)."""
 
     code = "csrf_failed"
+    action = "auth.csrf"
 
 
 async def optional_principal(request: Request, session: DbSession) -> Principal | None:

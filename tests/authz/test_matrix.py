@@ -1,0 +1,103 @@
+"""Runs the authorization matrix (see matrix.py) over every /api/v1 endpoint."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from citywitness.kit.db import Database
+from tests import authz
+from tests.authz.matrix import Caller, Case, make_caller
+
+UNFINGERPRINTED = ("audit_events", "alembic_version")
+# Table names come from pg_tables, never from input.
+FINGERPRINT = (
+    "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t"
+)
+
+
+def _all_cases() -> list[Case]:
+    cases: list[Case] = []
+    for module in pkgutil.iter_modules(authz.__path__):
+        if module.name.startswith("cases_"):
+            cases.extend(importlib.import_module(f"tests.authz.{module.name}").CASES)
+    return cases
+
+
+ALL_CASES = _all_cases()
+ROWS = [(case, kind) for case in ALL_CASES for kind in Caller if kind in case.expect]
+
+
+def _api_routes(app: FastAPI) -> set[str]:
+    found = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith("/api/v1/"):
+            found.update(f"{m} {route.path}" for m in route.methods if m != "HEAD")
+    return found
+
+
+def test_every_route_has_a_case(app: FastAPI) -> None:
+    declared = [case.id for case in ALL_CASES]
+    assert len(declared) == len(set(declared)), "an endpoint has two cases"
+    routes = _api_routes(app)
+    assert sorted(routes - set(declared)) == [], "endpoints without an authorization case"
+    assert sorted(set(declared) - routes) == [], "cases for endpoints that do not exist"
+
+
+async def _fingerprint(connection: AsyncConnection) -> dict[str, str]:
+    tables = (
+        await connection.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT LIKE 'procrastinate%' ORDER BY tablename"
+            )
+        )
+    ).scalars()
+    prints = {}
+    for table in tables:
+        if table in UNFINGERPRINTED:
+            continue
+        query = FINGERPRINT.format(table=table)
+        digest = await connection.execute(text(query))
+        prints[table] = digest.scalar_one()
+    return prints
+
+
+@pytest.mark.parametrize(("case", "kind"), ROWS, ids=[f"{c.id} [{k}]" for c, k in ROWS])
+async def test_authorization(
+    case: Case,
+    kind: Caller,
+    db: Database,
+    connection: AsyncConnection,
+    client: httpx.AsyncClient,
+) -> None:
+    caller = await make_caller(db, kind, case.permission)
+    prepared = await case.prepare(db, caller)
+    path = case.route.format(**prepared.path)
+    headers = caller.headers if caller else {}
+    expected = case.expect[kind]
+    before = await _fingerprint(connection) if expected >= 400 else None
+    denials_before = await _denials(connection)
+    response = await client.request(
+        case.method, path, headers=headers, json=prepared.json, params=prepared.params
+    )
+    assert response.status_code == expected, response.text
+    if before is not None:
+        assert response.json()["error"], response.text
+        assert await _fingerprint(connection) == before, "a denied call changed data"
+    if expected in (403, 404):
+        assert await _denials(connection) == denials_before + 1, "the denial was not audited"
+
+
+async def _denials(connection: AsyncConnection) -> int:
+    result = await connection.execute(
+        text("SELECT count(*) FROM audit_events WHERE outcome = 'denied'")
+    )
+    return int(result.scalar_one())
