@@ -23,3 +23,12 @@ async def test_readyz_reports_database(client: httpx.AsyncClient) -> None:
 async def test_token_actor_roundtrip(db: Database) -> None:
     actor = await make_actor(db, roles={PUBLIC_SECURITY: [Role.OPERATOR]})
     assert actor.token.startswith("cwt_")
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/no/such/path")
+    body = (await client.get("/metrics")).text
+    total = "citywitness_http_requests_total"
+    assert f'{total}{{method="GET",route="/healthz",status="200"}} 1.0' in body
+    assert f'{total}{{method="GET",route="unmatched",status="404"}} 1.0' in body

@@ -16,6 +16,7 @@ from citywitness.audit.service import Auditor, Outcome
 from citywitness.kit.db import Database
 from citywitness.kit.errors import AppError
 from citywitness.kit.health import Readiness
+from citywitness.kit.metrics import HttpMetricsMiddleware
 from citywitness.kit.web import (
     BodyLimitMiddleware,
     RequestContextMiddleware,
@@ -82,6 +83,7 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
+    app.add_middleware(HttpMetricsMiddleware, registry=registry)
     app.add_middleware(RequestContextMiddleware)
     return app
 
