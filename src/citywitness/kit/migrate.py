@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -27,8 +28,17 @@ def sync_url(url: str) -> str:
     return libpq_url(url).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+# pg_advisory_lock key: processes starting together (serve and worker) migrate one at a time.
+MIGRATION_LOCK_KEY = 0x43570001
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
-    command.upgrade(alembic_config(url), revision)
+    with psycopg.connect(libpq_url(url), autocommit=True) as lock_conn:
+        lock_conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            command.upgrade(alembic_config(url), revision)
+        finally:
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
 
 
 def current_revision(url: str) -> str | None:
