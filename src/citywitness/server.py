@@ -1,19 +1,46 @@
-"""`citywitness serve`: database, migrations, the API under uvicorn, and workers."""
+"""`citywitness serve`: database, migrations, the API under uvicorn, and workers.
+
+Signals: the first SIGINT/SIGTERM stops uvicorn gracefully, then the in-process worker
+(running jobs get `jobs.shutdown_timeout_seconds`), then the database pool; the embedded
+PostgreSQL stops last (`runtime.database_url`).  A second signal forces both down.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from citywitness.app import create_app
 from citywitness.kit.db import Database
+from citywitness.kit.health import Readiness
+from citywitness.kit.jobs import readiness_check
 from citywitness.kit.logs import configure_logging
 from citywitness.runtime import database_url
 from citywitness.settings import Settings
+from citywitness.worker import (
+    build_worker,
+    open_jobs,
+    pool_size_for,
+    run_worker,
+    shutdown_signals,
+    stop_worker,
+)
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling (which re-raises the signal once it has
+    shut down, killing the process before the worker and the database are stopped)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def run_server(settings: Settings) -> None:
@@ -26,8 +53,36 @@ async def _serve(settings: Settings, url: str) -> None:
     db = Database(
         url, pool_size=settings.database.pool_size, max_overflow=settings.database.max_overflow
     )
-    app = create_app(settings, db)
-    config = uvicorn.Config(
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(db.dispose)
+        worker_task: asyncio.Task[None] | None = None
+        if settings.jobs.in_process_worker:
+            pool_size = pool_size_for(settings.jobs.concurrency)
+            await stack.enter_async_context(open_jobs(url, pool_size=pool_size))
+            worker = build_worker(settings, db, install_signal_handlers=False)
+            worker_task = asyncio.create_task(run_worker(worker, settings, db), name="worker")
+        readiness = Readiness()
+        readiness.add("jobs", readiness_check(db, worker_task))
+        server = _Server(_uvicorn_config(settings, create_app(settings, db, readiness)))
+
+        def on_signal() -> None:
+            if server.should_exit:  # the second signal: no more waiting
+                server.force_exit = True
+                if worker_task is not None:
+                    worker_task.cancel()
+            server.should_exit = True
+
+        with shutdown_signals(on_signal):
+            try:
+                log.info("listening", extra={"url": settings.server.public_url})
+                await server.serve()
+            finally:
+                if worker_task is not None:
+                    await stop_worker(worker_task)
+
+
+def _uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
         host=settings.server.host,
         port=settings.server.port,
@@ -35,9 +90,3 @@ async def _serve(settings: Settings, url: str) -> None:
         proxy_headers=False,
         server_header=False,
     )
-    server = uvicorn.Server(config)
-    try:
-        log.info("listening", extra={"url": settings.server.public_url})
-        await server.serve()
-    finally:
-        await db.dispose()

@@ -1,0 +1,1 @@
+"""Platform jobs: the maintenance of the job queue itself (stalled-job recovery)."""
