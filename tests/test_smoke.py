@@ -28,7 +28,9 @@ async def test_token_actor_roundtrip(db: Database) -> None:
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
     await client.get("/healthz")
     await client.get("/no/such/path")
+    await client.get("/api/v1/departments")
     body = (await client.get("/metrics")).text
     total = "citywitness_http_requests_total"
     assert f'{total}{{method="GET",route="/healthz",status="200"}} 1.0' in body
     assert f'{total}{{method="GET",route="unmatched",status="404"}} 1.0' in body
+    assert f'{total}{{method="GET",route="/api/v1/departments",status="401"}} 1.0' in body

@@ -83,7 +83,7 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
-    app.add_middleware(HttpMetricsMiddleware, registry=registry)
+    app.add_middleware(HttpMetricsMiddleware, registry=registry, prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware)
     return app
 

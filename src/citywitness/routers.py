@@ -4,4 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from citywitness.access.endpoints import router as grants_router
+from citywitness.agencies.endpoints import departments_router, officers_router
+from citywitness.audit.endpoints import router as audit_router
+from citywitness.identity.endpoints import ROUTERS as IDENTITY_ROUTERS
+
 ROUTERS: list[APIRouter] = []
+ROUTERS += [departments_router, officers_router, grants_router, audit_router]
+ROUTERS += IDENTITY_ROUTERS

@@ -1,8 +1,8 @@
-"""Access errors.  Both carry what was refused so the API can audit the denial."""
+"""Access errors.  The two denials carry what was refused so the API can audit them."""
 
 from __future__ import annotations
 
-from citywitness.kit.errors import NotFound, PermissionDenied
+from citywitness.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 
 class Denied:
@@ -28,3 +28,33 @@ class ActionForbidden(PermissionDenied, Denied):
     """You may not do this."""
 
     code = "permission_denied"
+
+
+class UnknownObjectType(ValidationFailed):
+    """Grants cannot name this object type."""
+
+    code = "unknown_object_type"
+
+
+class PermissionNotGrantable(ValidationFailed):
+    """This permission cannot be granted on this object type."""
+
+    code = "permission_not_grantable"
+
+
+class UnknownGrantee(ValidationFailed):
+    """The grantee user or department does not exist."""
+
+    code = "unknown_grantee"
+
+
+class ExpiryInPast(ValidationFailed):
+    """A grant must expire in the future."""
+
+    code = "expiry_in_past"
+
+
+class GrantAlreadyRevoked(Conflict):
+    """The grant was already revoked."""
+
+    code = "grant_revoked"

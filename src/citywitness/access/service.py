@@ -8,9 +8,11 @@ action is not allowed).  Nothing else in the code base filters by department.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from citywitness.access.errors import ActionForbidden, ObjectNotVisible
@@ -25,6 +27,16 @@ def require(principal: Principal, permission: Permission, *, action: str | None 
     """403 unless the caller holds `permission` in at least one department."""
     if not principal.has_anywhere(permission):
         err = ActionForbidden(f"missing permission {permission.value}")
+        err.refusing(action or permission.value, None, None)
+        raise err
+
+
+def require_global(
+    principal: Principal, permission: Permission, *, action: str | None = None
+) -> None:
+    """403 unless the caller holds `permission` in every department (a platform admin)."""
+    if principal.departments_with(permission) is not None:
+        err = ActionForbidden(f"{permission.value} must be held platform-wide")
         err.refusing(action or permission.value, None, None)
         raise err
 
@@ -124,3 +136,58 @@ def grant_clause(
 ) -> ColumnElement[bool]:
     """An EXISTS clause: an explicit, live grant of `permission` on this object."""
     return _grant_exists(principal, permission, object_type, object_id)
+
+
+async def has_grant(
+    session: AsyncSession,
+    principal: Principal,
+    permission: Permission,
+    object_type: str,
+    object_id: uuid.UUID,
+) -> bool:
+    """Whether a live grant of `permission` on this object names the caller or their department.
+
+    Feed the answer to `ensure_visible(..., granted=...)` / `ensure_permitted(..., granted=...)`.
+    """
+    clause = grant_clause(principal, permission, object_type, object_id)
+    return bool((await session.execute(select(clause))).scalar_one())
+
+
+def ensure_visible_in_any(
+    principal: Principal,
+    permission: Permission,
+    *,
+    department_ids: Collection[uuid.UUID],
+    object_type: str,
+    object_id: uuid.UUID | str,
+) -> None:
+    """404 unless the caller holds `permission` in one of the object's departments.
+
+    For objects that belong to several departments at once (a user with memberships in
+    several); an object in no department is visible only to a platform admin.
+    """
+    depts = principal.departments_with(permission)
+    if depts is not None and depts.isdisjoint(department_ids):
+        err = ObjectNotVisible(f"no such {object_type}")
+        err.refusing(permission.value, object_type, str(object_id))
+        raise err
+
+
+def ensure_permitted_in_all(
+    principal: Principal,
+    permission: Permission,
+    *,
+    department_ids: Collection[uuid.UUID],
+    object_type: str,
+    object_id: uuid.UUID | str,
+) -> None:
+    """403 unless the caller holds `permission` in every one of the object's departments.
+
+    For changes that affect an object everywhere it belongs (disabling a user, resetting
+    their password); an object in no department may be changed only by a platform admin.
+    """
+    depts = principal.departments_with(permission)
+    if depts is not None and (not department_ids or not depts.issuperset(department_ids)):
+        err = ActionForbidden(f"missing permission {permission.value}")
+        err.refusing(permission.value, object_type, str(object_id))
+        raise err
