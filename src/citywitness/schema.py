@@ -5,7 +5,15 @@ from citywitness.agencies import models as agencies_models
 from citywitness.audit import models as audit_models
 from citywitness.identity import models as identity_models
 from citywitness.kit.db import Base
+from citywitness.storage import models as storage_models
 
 metadata = Base.metadata
 
-__all__ = ["access_models", "agencies_models", "audit_models", "identity_models", "metadata"]
+__all__ = [
+    "access_models",
+    "agencies_models",
+    "audit_models",
+    "identity_models",
+    "metadata",
+    "storage_models",
+]
