@@ -1,0 +1,1 @@
+"""The evidence domain: items, categories, retention, legal hold, destruction, ingest."""
