@@ -89,6 +89,7 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
     if found is None:
         raise InvalidCredentials("the session has expired; log in again")
     principal, console_session = found
+    request.state.principal = principal
     if request.method not in SAFE_METHODS:
         header = request.headers.get(CSRF_HEADER, "")
         if not header or not constant_time_equal(sha256_hex(header), console_session.csrf_hash):

@@ -55,7 +55,7 @@ async def principal_from_session(
     ).first()
     if row is None:
         return None
-    console_session, user = row.tuple()
+    console_session, user = row
     if (
         console_session.revoked_at is not None
         or console_session.expires_at <= now
@@ -100,7 +100,7 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
     ).first()
     if row is None:
         return None
-    api_token, user = row.tuple()
+    api_token, user = row
     if api_token.revoked_at is not None or api_token.expires_at <= now or not user.is_active:
         return None
     if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(seconds=60):
