@@ -193,7 +193,9 @@ async def test_csrf_is_required_for_cookie_authenticated_writes(
     wrong = {**without, "X-CSRF-Token": "not-the-token"}
     assert (await client.post("/api/v1/auth/logout", headers=wrong)).status_code == 403
     denials = await audit_rows(db, "auth.csrf")
-    assert [(e.outcome, e.details["code"]) for e in denials] == [("denied", "csrf_failed")] * 2
+    assert [(e.outcome, e.details["code"], e.actor_user_id) for e in denials] == [
+        ("denied", "csrf_failed", user.id)
+    ] * 2
     ok = await client.post("/api/v1/auth/logout", headers=session_headers(logged_in))
     assert ok.status_code == 204
     cleared = set_cookies(ok)

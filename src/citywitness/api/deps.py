@@ -94,7 +94,6 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
         header = request.headers.get(CSRF_HEADER, "")
         if not header or not constant_time_equal(sha256_hex(header), console_session.csrf_hash):
             raise CsrfFailed
-    request.state.principal = principal
     request.state.console_session_id = console_session.id
     return principal
 
