@@ -24,6 +24,12 @@ class Permission(enum.StrEnum):
     EVIDENCE_EXPORT = "evidence:export"
     EVIDENCE_UPLOAD = "evidence:upload"
     EVIDENCE_MANAGE = "evidence:manage"
+    EVIDENCE_HOLD = "evidence:hold"
+    EVIDENCE_DELETE = "evidence:delete"
+    EVIDENCE_APPROVE_DELETION = "evidence:approve_deletion"
+    STORAGE_READ = "storage:read"
+    STORAGE_MANAGE = "storage:manage"
+    STORAGE_CHECK = "storage:check"
     DEVICES_READ = "devices:read"
     DEVICES_MANAGE = "devices:manage"
     DEVICES_COMMAND = "devices:command"
@@ -60,6 +66,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EVIDENCE_EXPORT,
             P.EVIDENCE_UPLOAD,
             P.EVIDENCE_MANAGE,
+            P.EVIDENCE_HOLD,
+            P.EVIDENCE_DELETE,
             P.ALERTS_READ,
         }
     ),
@@ -72,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OFFICERS_MANAGE,
             P.GRANTS_MANAGE,
             P.EVIDENCE_READ,
+            P.EVIDENCE_APPROVE_DELETION,
+            P.STORAGE_READ,
             P.DEVICES_READ,
             P.DEVICES_MANAGE,
             P.ALERTS_READ,
