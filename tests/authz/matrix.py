@@ -49,6 +49,8 @@ class Prepared:
     path: dict[str, str] = field(default_factory=dict)
     json: Any = None
     params: dict[str, str] | None = None
+    headers: dict[str, str] | None = None  # protocol headers (e.g. tus), beside the caller's
+    content: bytes | None = None  # a raw body instead of `json`
 
 
 Prepare = Callable[[Database, Actor | None], Awaitable[Prepared]]
