@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from citywitness import __version__
@@ -27,6 +28,11 @@ from citywitness.routers import ROUTERS
 from citywitness.settings import Settings
 
 API_PREFIX = "/api/v1"
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(description="Each component: 'ok' or why it is not ready.")
 
 
 def create_app(settings: Settings, db: Database, readiness: Readiness | None = None) -> FastAPI:
@@ -57,9 +63,7 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
         await _audit_denial(request, exc)
         return error_response(exc.status, exc.code, exc.detail, exc.fields, exc.headers)
 
-    for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
-
+    # Probes first: FastAPI matches routes in order, and probes are the most frequent calls.
     @app.get("/healthz", tags=["health"], summary="Liveness: the process answers.")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -68,7 +72,8 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
         "/readyz",
         tags=["health"],
         summary="Readiness: database, jobs and storage.",
-        responses={503: {"description": "A component is not ready."}},
+        response_model=ReadinessOut,
+        responses={503: {"model": ReadinessOut, "description": "A component is not ready."}},
     )
     async def readyz() -> JSONResponse:
         results = await app.state.readiness.run()
@@ -78,12 +83,25 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
             status_code=200 if ready else 503,
         )
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics.", response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics.",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    )
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
-    app.add_middleware(HttpMetricsMiddleware, registry=registry, prefix=API_PREFIX)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.server.max_body_bytes,
+        exempt_prefixes=(f"{API_PREFIX}/uploads",),  # tus bodies stream; own limits
+    )
+    app.add_middleware(HttpMetricsMiddleware, registry=registry)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -7,8 +7,14 @@ from fastapi import APIRouter
 from citywitness.access.endpoints import router as grants_router
 from citywitness.agencies.endpoints import departments_router, officers_router
 from citywitness.audit.endpoints import router as audit_router
+from citywitness.evidence.endpoints import router as evidence_router
+from citywitness.evidence.endpoints_lifecycle import ROUTERS as LIFECYCLE_ROUTERS
+from citywitness.evidence.endpoints_tus import router as tus_router
 from citywitness.identity.endpoints import ROUTERS as IDENTITY_ROUTERS
 
 ROUTERS: list[APIRouter] = []
 ROUTERS += [departments_router, officers_router, grants_router, audit_router]
 ROUTERS += IDENTITY_ROUTERS
+ROUTERS += LIFECYCLE_ROUTERS  # before evidence_router: /evidence/deletions is no item id
+ROUTERS += [evidence_router]
+ROUTERS += [tus_router]

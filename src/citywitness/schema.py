@@ -3,6 +3,7 @@
 from citywitness.access import models as access_models
 from citywitness.agencies import models as agencies_models
 from citywitness.audit import models as audit_models
+from citywitness.evidence import derivative_models as evidence_derivative_models
 from citywitness.evidence import models as evidence_models
 from citywitness.identity import models as identity_models
 from citywitness.kit.db import Base
@@ -14,6 +15,7 @@ __all__ = [
     "access_models",
     "agencies_models",
     "audit_models",
+    "evidence_derivative_models",
     "evidence_models",
     "identity_models",
     "metadata",

@@ -9,9 +9,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +29,10 @@ from pydantic_settings import (
 
 ENV_PREFIX = "CW_"
 ENV_NESTING = "__"
+# `CW_*` variables that are not settings: the CLI's config-file option and the test harness.
+RESERVED_ENV = frozenset({"CW_CONFIG_FILE"})
+RESERVED_ENV_PREFIXES = ("CW_TEST_",)
+MASK = "**********"
 
 
 class Section(BaseModel):
@@ -62,6 +74,12 @@ class ServerSettings(Section):
         default_factory=list,
         description="Addresses of reverse proxies whose X-Forwarded-For is trusted.",
     )
+    audit_export_max_rows: int = Field(
+        default=100_000,
+        ge=1,
+        le=10_000_000,
+        description="Most rows one CSV export of the audit trail returns (its max_rows cap).",
+    )
 
 
 class JobsSettings(Section):
@@ -78,10 +96,58 @@ class JobsSettings(Section):
         ge=5,
         description="A running job whose worker sent no heartbeat for this long is retried.",
     )
+    heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How often a worker records that it is alive; at most a third of "
+            "stalled_after_seconds, so a live worker is never taken for a dead one."
+        ),
+    )
+    stalled_retry_limit: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "A stalled job that has already been tried this many times is marked failed "
+            "instead of retried (a job that keeps killing its worker must not loop)."
+        ),
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "On SIGINT/SIGTERM a worker takes no new jobs and waits this long for running "
+            "ones; jobs still running are then aborted, and retried if their task has a "
+            "retry strategy."
+        ),
+    )
+    periodic: bool = Field(
+        default=True,
+        description=(
+            "Defer the periodic jobs declared in code (sweeps, stalled-job recovery) from "
+            "this process; every tick is deferred once however many workers do it."
+        ),
+    )
+    task_modules: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Extra modules (dotted paths) whose module-level `blueprint` the worker "
+            "registers, for plug-ins and tests; the platform's own tasks need no entry."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_fits_stall_timeout(self) -> JobsSettings:
+        if self.heartbeat_seconds * 3 > self.stalled_after_seconds:
+            raise ValueError("heartbeat_seconds must be at most a third of stalled_after_seconds")
+        return self
 
 
 class OidcProviderSettings(Section):
-    name: str = Field(description="Short name used in URLs (/api/v1/auth/oidc/<name>/login).")
+    name: str = Field(
+        pattern=r"^[a-z0-9-]{1,30}$",
+        description="Short name used in URLs (/api/v1/auth/oidc/<name>/login).",
+    )
     label: str = Field(default="", description="Name shown on the login page.")
     issuer: str = Field(description="Issuer URL; its /.well-known/openid-configuration is read.")
     client_id: str = Field(description="Client id registered at the provider.")
@@ -131,6 +197,140 @@ class LoggingSettings(Section):
     json_output: bool = Field(default=True, description="Write JSON lines (else human-readable).")
 
 
+class S3StorageSettings(Section):
+    endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint (MinIO, Ceph RGW, ...); unset: the AWS endpoint of `region`.",
+    )
+    bucket: str = Field(default="", max_length=63, description="Bucket holding the objects.")
+    region: str = Field(default="us-east-1", description="Region of the bucket.")
+    access_key_id: str | None = Field(
+        default=None, description="Access key id; unset: the usual AWS credential chain."
+    )
+    secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret access key paired with `access_key_id`."
+    )
+    prefix: str = Field(
+        default="", max_length=200, description="Key prefix inside the bucket (e.g. 'cw/')."
+    )
+    multipart_part_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        description="Objects larger than this are uploaded in parts of this size.",
+    )
+
+
+class StorageSettings(Section):
+    backend: Literal["local", "s3"] = Field(
+        default="local", description="Where encrypted evidence bytes live."
+    )
+    local_root: Path = Field(
+        default=Path("objects"),
+        description="Object directory of the local backend; relative paths are under data_dir.",
+    )
+    staging_dir: Path = Field(
+        default=Path("staging"),
+        description=(
+            "Encrypted partial uploads (resumable); relative paths are under data_dir. "
+            "Keep it on the same filesystem as local_root so finishing an upload is a rename."
+        ),
+    )
+    kek_file: Path = Field(
+        default=Path("keys/kek.key"),
+        description=(
+            "Key-encryption key file (created 0600 in a 0700 directory on first use; refused "
+            "if group or world can read it); relative paths are under data_dir."
+        ),
+    )
+    chunk_size: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        multiple_of=4096,
+        description="Plaintext bytes per encrypted chunk (the unit a ranged read decrypts).",
+    )
+    min_free_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="Free space kept on local disks; a write that would eat into it gets 507.",
+    )
+    max_bytes: int | None = Field(
+        default=None, ge=0, description="Cap on all stored bytes (any backend); unset: no cap."
+    )
+    s3: S3StorageSettings = Field(
+        default_factory=S3StorageSettings, description="S3-compatible backend."
+    )
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> StorageSettings:
+        if self.backend == "s3" and not self.s3.bucket:
+            raise ValueError("storage.s3.bucket is required when storage.backend is s3")
+        return self
+
+
+class EvidenceSettings(Section):
+    """The evidence vault: records, search, playback and derivatives (issue 3)."""
+
+    search_max_limit: int = Field(
+        default=200, ge=1, le=1000, description="Largest page `GET /evidence` returns."
+    )
+    playback_max_range_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=64 * 1024,
+        description=(
+            "Longest byte range one ranged playback response streams; an open-ended "
+            "`Range: bytes=a-` gets at most this much (a 206 the client continues from)."
+        ),
+    )
+    thumbnail_width: int = Field(
+        default=320, ge=32, le=1920, description="Width in pixels of video thumbnails (JPEG)."
+    )
+    proxy_height: int = Field(
+        default=360, ge=64, le=1080, description="Height in pixels of the low-bitrate proxy."
+    )
+    proxy_video_bitrate: int = Field(
+        default=500_000, ge=50_000, le=10_000_000, description="Proxy video bits per second."
+    )
+    proxy_audio_bitrate: int = Field(
+        default=64_000, ge=16_000, le=320_000, description="Proxy audio bits per second."
+    )
+    proxy_max_seconds: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="Recordings longer than this get no proxy (thumbnail only).",
+    )
+    upload_max_bytes: int = Field(
+        default=256 * 1024**3,
+        ge=1,
+        description="Largest tus upload accepted (Tus-Max-Size), in bytes.",
+    )
+    upload_expiry_seconds: int = Field(
+        default=3 * 24 * 3600,
+        ge=60,
+        description=(
+            "An unfinished tus upload expires this long after its last PATCH (Upload-Expires); "
+            "a periodic job then deletes its partial bytes."
+        ),
+    )
+    upload_checkpoint_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description=(
+            "During a long PATCH without Upload-Checksum, received bytes are made durable "
+            "every this many bytes, so an interrupted request keeps what arrived."
+        ),
+    )
+    deletion_review_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description=(
+            "Review window: days an item waits in the deletion queue (after its retention "
+            "expired, or after a manual deletion was approved) before it is destroyed."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """Root settings: `CW_DATA_DIR`, `CW_DATABASE__URL`, ... or a YAML file via `--config`."""
 
@@ -154,6 +354,12 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings, description="Background jobs.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Logins and sessions.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    storage: StorageSettings = Field(
+        default_factory=StorageSettings, description="Encrypted evidence storage."
+    )
+    evidence: EvidenceSettings = Field(
+        default_factory=EvidenceSettings, description="Evidence records, search and playback."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -181,20 +387,29 @@ class SettingsError(Exception):
 def _unknown_env_keys(environ: dict[str, str]) -> list[str]:
     unknown = []
     for name in environ:
-        if not name.startswith(ENV_PREFIX):
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in RESERVED_ENV
+            or name.startswith(RESERVED_ENV_PREFIXES)
+        ):
             continue
-        model: type[BaseModel] = Settings
-        for part in name[len(ENV_PREFIX) :].lower().split(ENV_NESTING):
-            field = model.model_fields.get(part)
-            if field is None:
-                unknown.append(name)
-                break
-            annotation = field.annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                model = annotation
-            else:
-                break
-    return unknown
+        if not _names_a_setting(name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)):
+            unknown.append(name)
+    return sorted(unknown)
+
+
+def _names_a_setting(parts: list[str]) -> bool:
+    """Whether `parts` (a variable's name split at `__`) is a path to a field."""
+    model: type[BaseModel] = Settings
+    for index, part in enumerate(parts):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        annotation = field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return index == len(parts) - 1  # a plain field ends the path
+        model = annotation
+    return True
 
 
 def load_settings(config: Path | None = None) -> Settings:
@@ -223,5 +438,31 @@ def load_settings(config: Path | None = None) -> Settings:
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data with every secret replaced by '**********'."""
-    return settings.model_dump(mode="json")
+    """The effective settings as plain data with every secret replaced by '**********'.
+
+    The database URL keeps its host, port, user and database so an operator can see where
+    it points; only its password (and any password in the query string) is masked.
+    """
+    dumped = settings.model_dump(mode="json")
+    if settings.database.url is not None:
+        dumped["database"]["url"] = masked_url(settings.database.url.get_secret_value())
+    return dumped
+
+
+def masked_url(url: str) -> str:
+    """`url` with its password (and password query parameters) replaced by the mask."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc + parts.path:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hostport}" if colon else f"{user}@{hostport}"
+    query = "&".join(
+        f"{pair.partition('=')[0]}={MASK}" if "password" in pair.partition("=")[0].lower() else pair
+        for pair in parts.query.split("&")
+        if pair
+    )
+    masked = f"{parts.scheme}://{netloc}{parts.path}"
+    return f"{masked}?{query}" if query else masked

@@ -20,6 +20,9 @@ from procrastinate import App, PsycopgConnector
 from procrastinate.periodic import PeriodicRegistry
 from procrastinate.worker import Worker
 
+from citywitness.evidence import lifecycle_tasks as evidence_lifecycle_tasks
+from citywitness.evidence import tasks as evidence_tasks
+from citywitness.evidence import tus_tasks as evidence_upload_tasks
 from citywitness.identity import tasks as identity_tasks
 from citywitness.jobs import tasks as platform_tasks
 from citywitness.jobs.recovery import recover_stalled_jobs
@@ -34,6 +37,9 @@ SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 BLUEPRINTS: list[TaskBlueprint] = [
     platform_tasks.blueprint,
     identity_tasks.blueprint,
+    evidence_tasks.blueprint,
+    evidence_lifecycle_tasks.blueprint,
+    evidence_upload_tasks.blueprint,
 ]
 
 # The process-wide app.  Its connector is replaced by `open_jobs` with one for the

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from citywitness.settings import Settings, SettingsError, load_settings, masked_dump
 
@@ -41,7 +42,7 @@ def settings_from(ctx: typer.Context) -> Settings:
     try:
         return load_settings(root_ctx.obj)
     except SettingsError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
+        console.print(f"[red]configuration error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
@@ -69,3 +70,11 @@ def serve(ctx: typer.Context) -> None:
     from citywitness.server import run_server  # noqa: PLC0415
 
     run_server(settings_from(ctx))
+
+
+from citywitness.cli import demo as _demo_command  # noqa: E402, F401 - registers `demo`
+from citywitness.cli import docs as _docs_commands  # noqa: E402, F401 - `openapi`, `config reference`
+from citywitness.cli import ingest as _ingest_command  # noqa: E402, F401 - registers `ingest`
+from citywitness.cli import storage as _storage_commands  # noqa: E402, F401 - `storage check`
+from citywitness.cli import users as _users_commands  # noqa: E402, F401 - registers `users`
+from citywitness.cli import worker as _worker_command  # noqa: E402, F401 - registers `worker`

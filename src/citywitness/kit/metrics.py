@@ -7,11 +7,12 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from citywitness.kit.web import route_template
+
 
 class HttpMetricsMiddleware:
-    def __init__(self, app: ASGIApp, registry: CollectorRegistry, prefix: str = "") -> None:
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         self.app = app
-        self.prefix = prefix
         self.requests = Counter(
             "citywitness_http_requests_total",
             "HTTP requests by method, route template and status.",
@@ -24,17 +25,6 @@ class HttpMetricsMiddleware:
             ["method", "route"],
             registry=registry,
         )
-
-    def _template(self, scope: Scope) -> str:
-        """The matched route's template; routers mounted under `prefix` report their
-        own path without it, so it is put back."""
-        route = getattr(scope.get("route"), "path", None)
-        if route is None:
-            return "unmatched"
-        path = str(scope.get("path", ""))
-        if self.prefix and path.startswith(self.prefix) and not route.startswith(self.prefix):
-            return f"{self.prefix}{route}"
-        return str(route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +41,7 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = self._template(scope)
+            route = route_template(scope) or "unmatched"
             method = str(scope.get("method", ""))
             self.requests.labels(method, route, str(status["code"])).inc()
             self.latency.labels(method, route).observe(time.perf_counter() - started)

@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError as DatabaseDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +34,52 @@ HTTP_CODES = {
     422: "validation_failed",
     429: "too_many_requests",
 }
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of the API: `{"error": code, "detail": ..., "fields": ...}`."""
+
+    error: str = Field(description="Stable machine code, e.g. `not_found`, `validation_failed`.")
+    detail: str = Field(description="Human-readable explanation (not for parsing).")
+    fields: dict[str, Any] | None = Field(
+        default=None, description="Per-field problems, keyed by dotted field path."
+    )
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request (e.g. `malformed_json`).",
+    401: "Not authenticated, or the session or token is invalid (`invalid_credentials`).",
+    403: "Authenticated but not permitted.",
+    404: "No such object, or it is outside the caller's scope.",
+    409: "Conflicts with the current state.",
+    413: "Request body over `server.max_body_bytes` (`payload_too_large`).",
+    422: (
+        "Some fields are not valid (`validation_failed`, see `fields`), or a value cannot "
+        "be stored (`invalid_value`)."
+    ),
+    423: "Locked.",
+    429: "Too many attempts; retry later.",
+    503: "Not available right now.",
+}
+
+
+UNSTORABLE_DETAIL = (
+    "a value cannot be stored (e.g. a NUL character in text, or a number out of range)"
+)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting `statuses` with the error schema.
+
+    `@router.post(..., responses=error_responses(401, 403, 404))`
+    """
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": ERROR_DESCRIPTIONS.get(status, HTTP_CODES.get(status, "Error")),
+        }
+        for status in statuses
+    }
 
 
 def error_response(
@@ -67,11 +115,82 @@ def install_error_handlers(app: FastAPI) -> None:
         status = 400 if code == "malformed_json" else 422
         return error_response(status, code, detail, fields)
 
+    @app.exception_handler(DatabaseDataError)
+    async def _unstorable(_request: Request, exc: DatabaseDataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL character in text, a number out of its
+        # column's range) is bad input that got past validation: 422, never a 500.
+        log.info("unstorable value refused", extra={"cause": type(exc.orig).__name__})
+        return error_response(422, "invalid_value", UNSTORABLE_DETAIL, None)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else code
         return error_response(exc.status_code, code, detail, None, dict(exc.headers or {}))
+
+    _document_error_shape(app)
+
+
+def _document_error_shape(app: FastAPI) -> None:
+    """Make the OpenAPI document describe the errors the handlers above really send.
+
+    FastAPI documents 422 with its own `HTTPValidationError`; here every such response is
+    replaced by `ErrorBody`, and operations that take a body also document 400
+    (`malformed_json`) and 413 (`payload_too_large`), which the edge answers for them.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            _use_error_body(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _error_content() -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def _use_error_body(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorBody"] = ErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": ERROR_DESCRIPTIONS[422],
+                    "content": _error_content(),
+                }
+            if "requestBody" in operation:
+                for status in (400, 413):
+                    responses.setdefault(
+                        str(status),
+                        {"description": ERROR_DESCRIPTIONS[status], "content": _error_content()},
+                    )
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now unreferenced
+        if f'"#/components/schemas/{name}"' not in json.dumps(schema):
+            components.pop(name, None)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The full path template of the matched route (`/api/v1/users/{user_id}`), or None.
+
+    Never the raw path: that may carry ids or personal data.  FastAPI includes routers
+    lazily, so `scope["route"]` holds the route as declared in its router (without the
+    include prefix); the effective route context holds the full template.
+    """
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    template = getattr(context, "path_format", None)
+    if isinstance(template, str) and template:
+        return template
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None
 
 
 class RequestContextMiddleware:
@@ -108,7 +227,7 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope.get("method"),
-                    "route": getattr(scope.get("route"), "path", scope.get("path")),
+                    "route": route_template(scope) or "unmatched",
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
@@ -139,23 +258,49 @@ class BodyLimitMiddleware:
                 await _send_error(send, 400, "bad_request", "invalid Content-Length")
                 return
             if too_big:
-                await _send_error(send, 413, "payload_too_large", f"body over {self.limit} bytes")
+                await self._too_large(send)
                 return
+        await self._streamed(scope, receive, send)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count a body without Content-Length (chunked) as it arrives.
+
+        Whatever the app makes of the interrupted read (FastAPI turns it into a 400), the
+        client gets 413: once the limit is crossed the app's own response is replaced.
+        """
         received = 0
+        exceeded = started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                if started:
+                    return
+                started = True
+                if exceeded:
+                    await self._too_large(send)
+                    return
+            if not exceeded:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            await _send_error(send, 413, "payload_too_large", f"body over {self.limit} bytes")
+            if not started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_error(send, 413, "payload_too_large", f"body over {self.limit} bytes")
 
 
 class _BodyTooLarge(Exception):
