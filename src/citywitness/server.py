@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from citywitness.app import create_app
+from citywitness.evidence.runtime import storage_readiness
 from citywitness.kit.db import Database
 from citywitness.kit.health import Readiness
 from citywitness.kit.jobs import readiness_check
@@ -63,6 +64,7 @@ async def _serve(settings: Settings, url: str) -> None:
             worker_task = asyncio.create_task(run_worker(worker, settings, db), name="worker")
         readiness = Readiness()
         readiness.add("jobs", readiness_check(db, worker_task))
+        readiness.add("storage", storage_readiness(settings, db))
         server = _Server(_uvicorn_config(settings, create_app(settings, db, readiness)))
 
         def on_signal() -> None:

@@ -7,6 +7,7 @@ by a test with a store of its own); a worker keeps one per Database.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from citywitness.kit.db import Database
 from citywitness.settings import Settings
 from citywitness.storage import ContentStore
 from citywitness.storage.factory import build_content_store
+from citywitness.storage.health import storage_problem
 
 _STORES: weakref.WeakKeyDictionary[Database, ContentStore] = weakref.WeakKeyDictionary()
 
@@ -48,3 +50,12 @@ def get_content_store(request: Request) -> ContentStore:
 
 
 ContentStoreDep = Annotated[ContentStore, Depends(get_content_store)]
+
+
+def storage_readiness(settings: Settings, db: Database) -> Callable[[], Awaitable[str | None]]:
+    """A /readyz check: the evidence store's backend answers and has room."""
+
+    async def check() -> str | None:
+        return await storage_problem(store_for(settings, db))
+
+    return check
