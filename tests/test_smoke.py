@@ -34,3 +34,19 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert f'{total}{{method="GET",route="/healthz",status="200"}} 1.0' in body
     assert f'{total}{{method="GET",route="unmatched",status="404"}} 1.0' in body
     assert f'{total}{{method="GET",route="/api/v1/departments",status="401"}} 1.0' in body
+
+
+def test_cursor_round_trip_and_refusals() -> None:
+    from citywitness.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+
+    assert decode_cursor(encode_cursor(["2026-11-24T00:00:00+00:00", "42"]), 2) == [
+        "2026-11-24T00:00:00+00:00",
+        "42",
+    ]
+    for bad, size in (("%%%", 1), (encode_cursor(["a"]), 2), ("WzFd", 1)):  # WzFd is [1]
+        try:
+            decode_cursor(bad, size)
+        except InvalidCursor as exc:
+            assert (exc.status, exc.code) == (400, "invalid_cursor")
+        else:
+            raise AssertionError(f"{bad!r} was accepted")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from citywitness.access.levels import Role
 from citywitness.access.permissions import Permission
-from citywitness.audit.cursor import decode_cursor, encode_cursor
+from citywitness.audit.cursor import decode_event_cursor, encode_event_cursor
 from citywitness.audit.models import AuditEvent
 from citywitness.kit.db import Database
 from tests.audit.conftest import T0, Trail
@@ -197,4 +197,4 @@ async def test_bad_queries(
 
 
 def test_cursor_round_trip() -> None:
-    assert decode_cursor(encode_cursor(T0, 42)) == (T0, 42)
+    assert decode_event_cursor(encode_event_cursor(T0, 42)) == (T0, 42)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citywitness.kit.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from citywitness.kit.errors import Conflict, NotFound, ValidationFailed
 
 
 class DepartmentNotFound(NotFound):
@@ -57,12 +57,6 @@ class UnknownUser(ValidationFailed):
     """No such user account."""
 
     code = "unknown_user"
-
-
-class InvalidCursor(BadRequest):
-    """The cursor is not one this API returned; start again without it."""
-
-    code = "invalid_cursor"
 
 
 class UnitNotFound(NotFound):

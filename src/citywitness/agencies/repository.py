@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,27 +10,9 @@ from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citywitness.agencies.errors import InvalidCursor
 from citywitness.agencies.models import Department, Officer, Unit
+from citywitness.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from citywitness.kit.errors import AppError
-
-
-def encode_cursor(values: list[str]) -> str:
-    """An opaque page cursor: the sort key of the last row returned."""
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, size: int) -> list[str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidCursor(fields={"cursor": "not a cursor"}) from exc
-    if not (isinstance(values, list) and len(values) == size):
-        raise InvalidCursor(fields={"cursor": "not a cursor"})
-    if not all(isinstance(v, str) for v in values):
-        raise InvalidCursor(fields={"cursor": "not a cursor"})
-    return values
 
 
 def _constraint(exc: IntegrityError) -> str | None:

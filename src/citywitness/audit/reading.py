@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import require, visible_filter
-from citywitness.audit.cursor import decode_cursor, encode_cursor
+from citywitness.audit.cursor import decode_event_cursor, encode_event_cursor
 from citywitness.audit.models import AuditEvent
 from citywitness.audit.schemas import AuditQuery
 from citywitness.audit.service import Auditor
@@ -104,7 +104,7 @@ async def list_events(
     require(principal, Permission.AUDIT_READ, action="audit.read")
     statement = events_query(principal, query)
     if cursor is not None:
-        occurred_at, last_id = decode_cursor(cursor)
+        occurred_at, last_id = decode_event_cursor(cursor)
         statement = statement.where(
             tuple_(AuditEvent.occurred_at, AuditEvent.id) < tuple_(occurred_at, last_id)
         )
@@ -112,7 +112,7 @@ async def list_events(
     next_cursor = None
     if len(found) > limit:
         found = found[:limit]
-        next_cursor = encode_cursor(found[-1].occurred_at, found[-1].id)
+        next_cursor = encode_event_cursor(found[-1].occurred_at, found[-1].id)
     await auditor.record(
         "audit.read",
         details={"filters": query.used(), "count": len(found), "page": cursor is not None},

@@ -62,12 +62,6 @@ class TokenLifetimeTooLong(ValidationFailed):
     code = "token_lifetime_too_long"
 
 
-class InvalidCursor(ValidationFailed):
-    """The pagination cursor is not one this API handed out."""
-
-    code = "invalid_cursor"
-
-
 class CannotDisableSelf(Conflict):
     """You cannot disable your own account."""
 

@@ -11,8 +11,6 @@ platform_admin role only a platform admin may grant or remove.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 
@@ -30,8 +28,9 @@ from citywitness.access.service import (
     require,
     visible_filter,
 )
-from citywitness.identity.errors import ClearanceAboveOwn, InvalidCursor, PlatformAdminRequired
+from citywitness.identity.errors import ClearanceAboveOwn, PlatformAdminRequired
 from citywitness.identity.models import Membership, User
+from citywitness.kit.cursor import decode_cursor, encode_cursor
 
 USER = "user"
 
@@ -139,18 +138,6 @@ def ensure_can_give_clearance(
         _refuse(ClearanceAboveOwn(), action, USER, username)
 
 
-def encode_cursor(username: str) -> str:
-    return base64.urlsafe_b64encode(username.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        return raw.decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor(fields={"cursor": "not a cursor from this API"}) from exc
-
-
 async def list_visible_users(
     session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int
 ) -> tuple[list[UserView], str | None]:
@@ -165,7 +152,8 @@ async def list_visible_users(
     )
     query = select(User).where(in_scope).order_by(User.username).limit(limit + 1)
     if cursor is not None:
-        query = query.where(User.username > decode_cursor(cursor))
+        [last_username] = decode_cursor(cursor, 1)
+        query = query.where(User.username > last_username)
     users = list(await session.scalars(query))
     more = len(users) > limit
     users = users[:limit]
@@ -178,5 +166,5 @@ async def list_visible_users(
         )
         for membership in rows:
             by_user[membership.user_id].append(membership)
-    next_cursor = encode_cursor(users[-1].username) if more else None
+    next_cursor = encode_cursor([users[-1].username]) if more else None
     return [UserView(u, by_user[u.id]) for u in users], next_cursor
