@@ -26,6 +26,7 @@ from citywitness.evidence.holds import (
     OBJECT_TYPE,
     OPEN_DELETION_STATES,
     has_active_hold,
+    is_certified,
     lifecycle_item,
 )
 from citywitness.evidence.lifecycle_errors import (
@@ -170,7 +171,11 @@ async def cancel_deletion(
     )
     if not own:
         await lifecycle_item(session, principal, item.id, P.EVIDENCE_APPROVE_DELETION)
-    if request.state not in OPEN_DELETION_STATES or not await lock_live_key(session, item.sha256):
+    if (
+        request.state not in OPEN_DELETION_STATES
+        or not await lock_live_key(session, item.sha256)
+        or await is_certified(session, item.id)  # destroyed, its content kept for others
+    ):
         raise DeletionNotPending(fields={"state": request.state})
     request.state = DeletionState.CANCELLED
     request.cancelled_by = principal.user_id

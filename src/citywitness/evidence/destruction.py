@@ -5,13 +5,21 @@ For each due request (in review, window over), in order:
 1. In one transaction: lock the request and the item; a hold found here cancels the
    request instead (the item goes back to active).
 2. `ContentStore.destroy(sha256, unless=guard)`: the key record is locked and the guard
-   re-checks, under that lock, that no hold exists, the request is still in review, and
-   no other live item shares the content.  Only then is the wrapped key destroyed
-   (committed), and the bytes deleted after.  Holds and cancellations take the key
-   record's share lock (`lock_live_key`), so they cannot slip in between.
-3. The derivatives (thumbnail, proxy) are shredded the same way.
+   re-checks, under that lock, that no hold exists and the request is still in review
+   (else the key is kept and nothing happens: outcome `kept`).  Then:
+   - no other live item shares the content: the wrapped key is destroyed (committed) and
+     the bytes deleted after;
+   - other live items (or their derivatives) still reference it: the key is kept for
+     them, and the guard writes this item's certificate (`insert_once`, no
+     `key_destroyed_at`, `content_retained_for` = their ids) before the lock is released.
+     A certified item no longer counts as a live reference, so whichever of two sharing
+     items goes last sees the other certified and shreds the key.  Holds and
+     cancellations take the key record's share lock (`lock_live_key`) and refuse a
+     certified item, so they cannot slip in between.
+3. The item's derivatives (thumbnail, proxy) are shredded the same way, unless shared.
 4. In one transaction: the certificate is inserted once (`insert_once`, keyed by the
-   item), the item marked destroyed and the request done.
+   item; already there when the content was retained), the item marked destroyed and
+   the request done.
 
 Every step is idempotent, so a run killed anywhere is completed by the next one: a
 destroyed key is not asked again (the guard is not consulted), byte deletion is retried,
@@ -26,8 +34,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.audit.service import Auditor
@@ -54,9 +63,10 @@ Guard = Callable[[], Awaitable[bool]]
 
 class Outcome(enum.StrEnum):
     DESTROYED = "destroyed"
+    RETAINED = "retained"  # the item was destroyed; its content stays for other items
     ALREADY_DONE = "already_done"
     HELD = "held"  # a hold was found: the request was cancelled
-    KEPT = "kept"  # the guard kept the key (hold, cancellation or shared content)
+    KEPT = "kept"  # the guard kept the key and the item (hold or cancellation)
     NOT_DUE = "not_due"
 
 
@@ -70,47 +80,32 @@ class RetentionRun:
         self.outcomes[outcome.value] = self.outcomes.get(outcome.value, 0) + 1
 
 
-def _shared(sha256: str, *, other_than_item: uuid.UUID) -> ColumnElement[bool]:
-    """Some other live item, or a derivative of one, references the same content."""
-    live_item = exists().where(
-        EvidenceItem.sha256 == sha256,
+def certified(item_id: Any) -> ColumnElement[bool]:
+    """The item has a destruction certificate (destroyed, or being finished)."""
+    return exists().where(DestructionCertificate.evidence_id == item_id)
+
+
+def _holders(sha256: str, *, other_than_item: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Other live items whose record, or a derivative of it, references the content."""
+    live = and_(
         EvidenceItem.id != other_than_item,
         EvidenceItem.state != EvidenceState.DESTROYED,
+        ~certified(EvidenceItem.id),
     )
-    live_derivative = (
-        select(Derivative.id)
-        .join(EvidenceItem, EvidenceItem.id == Derivative.evidence_id)
-        .where(
-            Derivative.sha256 == sha256,
-            Derivative.evidence_id != other_than_item,
-            EvidenceItem.state != EvidenceState.DESTROYED,
-        )
-        .exists()
+    items = select(EvidenceItem.id).where(EvidenceItem.sha256 == sha256, live)
+    derived = (
+        select(EvidenceItem.id)
+        .join(Derivative, Derivative.evidence_id == EvidenceItem.id)
+        .where(Derivative.sha256 == sha256, live)
     )
-    return or_(live_item, live_derivative)
+    found = union(items, derived).subquery()
+    return select(found.c.id).order_by(found.c.id)
 
 
-def item_guard(db: Database, request_id: uuid.UUID, item: uuid.UUID, sha256: str) -> Guard:
-    """Keep the key (True) unless the request still stands and nothing else needs it."""
-
-    async def keep() -> bool:
-        async with db.transaction() as session:
-            state = await session.scalar(
-                select(DeletionRequest.state).where(DeletionRequest.id == request_id)
-            )
-            if state != DeletionState.IN_REVIEW or await has_active_hold(session, item):
-                return True
-            return bool(await session.scalar(select(_shared(sha256, other_than_item=item))))
-
-    return keep
-
-
-def derivative_guard(db: Database, item: uuid.UUID, sha256: str) -> Guard:
-    async def keep() -> bool:
-        async with db.transaction() as session:
-            return bool(await session.scalar(select(_shared(sha256, other_than_item=item))))
-
-    return keep
+async def holders_of(
+    session: AsyncSession, sha256: str, *, other_than_item: uuid.UUID
+) -> list[uuid.UUID]:
+    return list(await session.scalars(_holders(sha256, other_than_item=other_than_item)))
 
 
 @dataclass(frozen=True)
@@ -119,6 +114,80 @@ class _Due:
     item_id: uuid.UUID
     sha256: str
     derivatives: tuple[str, ...]
+
+
+@dataclass
+class _Decision:
+    """What the item guard decided under the key lock."""
+
+    retained_for: list[uuid.UUID] | None = None  # set: the content stays for these items
+
+
+def _certificate(
+    request: DeletionRequest,
+    item: EvidenceItem,
+    *,
+    key_destroyed_at: datetime | None,
+    bytes_destroyed_at: datetime | None,
+    retained_for: list[uuid.UUID] | None,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "evidence_id": item.id,
+        "deletion_request_id": request.id,
+        "sha256": item.sha256,
+        "size_bytes": item.size_bytes,
+        "department_id": item.department_id,
+        "policy": request.policy,
+        "reason": request.reason,
+        "requested_by": request.requested_by,
+        "approved_by": request.approved_by,
+        "key_destroyed_at": key_destroyed_at,
+        "content_retained_for": (
+            None if retained_for is None else [str(held) for held in retained_for]
+        ),
+        "bytes_destroyed_at": bytes_destroyed_at,
+        "destroyed_at": utcnow(),
+    }
+
+
+def item_guard(db: Database, due: _Due, decision: _Decision) -> Guard:
+    """Keep the key (True) unless the request still stands and nothing else needs it.
+
+    When other live items need the content, the item is certified destroyed here, under
+    the key lock, with the key retained for them (`decision.retained_for`).  Only the
+    certificate is written: holds and cancellations lock the request and the item before
+    the key, so locking those rows here (under the key lock, from another connection)
+    could deadlock where PostgreSQL cannot see it.  The rows are updated in step 4.
+    """
+
+    async def keep() -> bool:
+        async with db.transaction() as session:
+            request = await session.get(DeletionRequest, due.request_id)
+            item = await session.get(EvidenceItem, due.item_id)
+            if request is None or item is None:  # impossible: neither is ever deleted
+                raise RuntimeError(f"deletion request {due.request_id} vanished")
+            if request.state != DeletionState.IN_REVIEW or await has_active_hold(session, item.id):
+                return True
+            holders = await holders_of(session, due.sha256, other_than_item=item.id)
+            if not holders:
+                return False
+            decision.retained_for = holders
+            row = _certificate(
+                request, item, key_destroyed_at=None, bytes_destroyed_at=None, retained_for=holders
+            )
+            await insert_once(session, DestructionCertificate, row)
+            return True
+
+    return keep
+
+
+def derivative_guard(db: Database, item: uuid.UUID, sha256: str) -> Guard:
+    async def keep() -> bool:
+        async with db.transaction() as session:
+            return bool(await holders_of(session, sha256, other_than_item=item))
+
+    return keep
 
 
 async def _prepare(session: AsyncSession, request_id: uuid.UUID, now: datetime) -> _Due | Outcome:
@@ -147,7 +216,7 @@ async def _prepare(session: AsyncSession, request_id: uuid.UUID, now: datetime) 
 
 
 async def _certify(
-    session: AsyncSession, due: _Due, key: KeyRecord, bytes_destroyed_at: datetime
+    session: AsyncSession, due: _Due, key: KeyRecord, bytes_destroyed_at: datetime | None
 ) -> Outcome:
     request = await session.scalar(
         select(DeletionRequest).where(DeletionRequest.id == due.request_id).with_for_update()
@@ -157,34 +226,39 @@ async def _certify(
     )
     if request is None or item is None:  # impossible: neither is ever deleted
         raise RuntimeError(f"deletion request {due.request_id} vanished")
-    now = utcnow()
-    key_destroyed_at = key.destroyed_at or now
-    inserted = await insert_once(
-        session,
-        DestructionCertificate,
-        {
-            "id": uuid.uuid4(),
-            "evidence_id": item.id,
-            "deletion_request_id": request.id,
-            "sha256": item.sha256,
-            "size_bytes": item.size_bytes,
-            "department_id": item.department_id,
-            "policy": request.policy,
-            "reason": request.reason,
-            "requested_by": request.requested_by,
-            "approved_by": request.approved_by,
-            "key_destroyed_at": key_destroyed_at,
-            "bytes_destroyed_at": bytes_destroyed_at,
-            "destroyed_at": now,
-        },
+    row = _certificate(
+        request,
+        item,
+        key_destroyed_at=key.destroyed_at,
+        bytes_destroyed_at=bytes_destroyed_at,
+        retained_for=None,
     )
+    await insert_once(session, DestructionCertificate, row)  # the guard may have written it
+    certificate = await session.scalar(
+        select(DestructionCertificate).where(DestructionCertificate.evidence_id == item.id)
+    )
+    if certificate is None:  # impossible: inserted above or before
+        raise RuntimeError(f"no certificate for deletion request {due.request_id}")
+    if request.state == DeletionState.DONE:
+        return Outcome.ALREADY_DONE
+    now = utcnow()
     item.state = EvidenceState.DESTROYED
-    item.destroyed_at = item.destroyed_at or now
+    item.destroyed_at = item.destroyed_at or certificate.destroyed_at
     request.state = DeletionState.DONE
     request.executed_at = request.executed_at or now
     await session.flush()
-    if not inserted:
-        return Outcome.ALREADY_DONE
+    await _audit_destroy(session, due, request, item, certificate)
+    retained = certificate.key_destroyed_at is None
+    return Outcome.RETAINED if retained else Outcome.DESTROYED
+
+
+async def _audit_destroy(
+    session: AsyncSession,
+    due: _Due,
+    request: DeletionRequest,
+    item: EvidenceItem,
+    certificate: DestructionCertificate,
+) -> None:
     await Auditor(session=session, actor=None, actor_kind="system").record(
         "evidence.destroy",
         object_type=OBJECT_TYPE,
@@ -196,9 +270,18 @@ async def _certify(
             "sha256": item.sha256,
             "policy": request.policy,
             "derivatives": len(due.derivatives),
+            "key_destroyed": certificate.key_destroyed_at is not None,
+            "content_retained_for": certificate.content_retained_for,
         },
     )
-    return Outcome.DESTROYED
+
+
+async def _shred_derivatives(db: Database, store: ContentStore, due: _Due) -> None:
+    for sha256 in due.derivatives:
+        try:
+            await store.destroy(sha256, unless=derivative_guard(db, due.item_id, sha256))
+        except ObjectNotFound:
+            log.warning("derivative without a key record", extra={"sha256": sha256})
 
 
 async def execute_deletion(
@@ -210,18 +293,13 @@ async def execute_deletion(
         due = await _prepare(session, request_id, now)
     if isinstance(due, Outcome):
         return due
-    key = await store.destroy(
-        due.sha256, unless=item_guard(db, due.request_id, due.item_id, due.sha256)
-    )
-    if not key.destroyed:
+    decision = _Decision()
+    key = await store.destroy(due.sha256, unless=item_guard(db, due, decision))
+    if not key.destroyed and decision.retained_for is None:
         log.info("destruction kept by its guard", extra={"deletion_request_id": str(request_id)})
         return Outcome.KEPT
-    for sha256 in due.derivatives:
-        try:
-            await store.destroy(sha256, unless=derivative_guard(db, due.item_id, sha256))
-        except ObjectNotFound:
-            log.warning("derivative without a key record", extra={"sha256": sha256})
-    bytes_destroyed_at = utcnow()
+    await _shred_derivatives(db, store, due)
+    bytes_destroyed_at = utcnow() if key.destroyed else None
     async with db.transaction() as session:
         return await _certify(session, due, key, bytes_destroyed_at)
 

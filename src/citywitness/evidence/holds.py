@@ -25,6 +25,7 @@ from citywitness.evidence.lifecycle_errors import HoldNotActive
 from citywitness.evidence.models import (
     DeletionRequest,
     DeletionState,
+    DestructionCertificate,
     EvidenceItem,
     EvidenceState,
     LegalHold,
@@ -80,6 +81,13 @@ async def has_active_hold(session: AsyncSession, evidence_id: uuid.UUID) -> bool
     return bool(await session.scalar(query))
 
 
+async def is_certified(session: AsyncSession, evidence_id: uuid.UUID) -> bool:
+    """A destruction certificate exists: the item is destroyed, or its destruction is
+    being finished (content retained for other items).  Check it under `lock_live_key`."""
+    query = select(exists().where(DestructionCertificate.evidence_id == evidence_id))
+    return bool(await session.scalar(query))
+
+
 async def place_hold(
     session: AsyncSession,
     principal: Principal,
@@ -93,7 +101,11 @@ async def place_hold(
     )
     # FOR SHARE on the key record: a destroy in progress either committed (refused here)
     # or waits for this transaction and then sees the hold under its lock.
-    if item.state == EvidenceState.DESTROYED or not await lock_live_key(session, item.sha256):
+    if (
+        item.state == EvidenceState.DESTROYED
+        or not await lock_live_key(session, item.sha256)
+        or await is_certified(session, item.id)
+    ):
         raise EvidenceDestroyed(fields={"evidence_id": str(item.id)})
     hold = LegalHold(
         id=uuid.uuid4(),

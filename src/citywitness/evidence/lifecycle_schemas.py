@@ -77,7 +77,18 @@ class CertificateOut(BaseModel):
     reason: str
     requested_by: uuid.UUID | None
     approved_by: uuid.UUID | None
-    key_destroyed_at: datetime = Field(description="When the wrapped data key was destroyed.")
+    key_destroyed_at: datetime | None = Field(
+        description=(
+            "When the wrapped data key was destroyed; null when the content was retained "
+            "for other items (content_retained_for)."
+        )
+    )
+    content_retained_for: list[uuid.UUID] | None = Field(
+        description=(
+            "Other live items still referencing the same content when this item was "
+            "destroyed: the content key was kept for them (null: it was destroyed)."
+        )
+    )
     bytes_destroyed_at: datetime | None = Field(description="When the ciphertext was deleted.")
     destroyed_at: datetime
     created_at: datetime

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +58,11 @@ class EvidenceItem(UUIDPrimaryKey, CreatedAt, Base):
         Index("ix_evidence_items_tags", "tags", postgresql_using="gin"),
         Index("ix_evidence_items_search", "search_vector", postgresql_using="gin"),
         Index("ix_evidence_items_geo", "min_lat", "max_lat", "min_lon", "max_lon"),
+        Index(
+            "ix_evidence_items_box",
+            text("box(point(min_lon, min_lat), point(max_lon, max_lat))"),
+            postgresql_using="gist",
+        ),
     )
 
     kind: Mapped[EvidenceKind] = mapped_column(String(20))
@@ -150,7 +155,10 @@ class DestructionCertificate(UUIDPrimaryKey, CreatedAt, Base):
     reason: Mapped[str] = mapped_column(String(500))
     requested_by: Mapped[uuid.UUID | None]
     approved_by: Mapped[uuid.UUID | None]
-    key_destroyed_at: Mapped[datetime]
+    # NULL: the content key was kept because other live items (`content_retained_for`,
+    # their ids) still reference the same stored object; it is shredded with the last one.
+    key_destroyed_at: Mapped[datetime | None]
+    content_retained_for: Mapped[list[str] | None] = mapped_column(JSONB)
     bytes_destroyed_at: Mapped[datetime | None]
     destroyed_at: Mapped[datetime]
 

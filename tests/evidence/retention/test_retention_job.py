@@ -280,7 +280,7 @@ async def test_the_longest_rule_wins(db: Database, store: ContentStore) -> None:
     assert extended == young.created_at + timedelta(days=180)
 
 
-async def test_content_shared_with_another_live_item_is_not_shredded(
+async def test_content_shared_with_another_live_item_is_retained_for_it(
     db: Database, store: ContentStore
 ) -> None:
     data = b"same recording, two departments" * 100
@@ -293,9 +293,10 @@ async def test_content_shared_with_another_live_item_is_not_shredded(
         retain_until=utcnow() + timedelta(days=30),
     )
     run = await run_retention(db, store, review_days=0, now=utcnow())
-    assert (run.queued, run.outcomes) == (1, {"kept": 1})
+    assert (run.queued, run.outcomes) == (1, {"retained": 1})
     assert await store.read_all(doomed.sha256) == data
-    assert (await _request(db, doomed)).state == DeletionState.IN_REVIEW
+    assert (await _request(db, doomed)).state == DeletionState.DONE
+    assert (await _item(db, doomed.id)).state == EvidenceState.DESTROYED
 
 
 def test_daily_job_is_declared_on_the_maintenance_queue() -> None:
