@@ -20,7 +20,7 @@ CW_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CW_TEST_DATABASE_URL
 
 .PHONY: help install demo test lint format typecheck imports pytest pytest-external openapi \
-	docs bench clean
+	docs bench bench-search clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ docs: $(STAMP) ## Regenerate the generated docs (OpenAPI, configuration referenc
 
 bench: $(STAMP) ## Benchmarks (requests/s against a baseline in the same run).
 	$(BIN)/python bench/bench_api.py
+
+bench-search: $(STAMP) ## Search p95 over 1,000,000 evidence items (external PostgreSQL).
+	$(BIN)/python bench/bench_search.py $(BENCH_ARGS)
 
 clean: ## Remove caches and coverage data (keeps .venv and var/).
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis htmlcov \

@@ -80,6 +80,14 @@ CASES: list[Case] = [
         note="inline play; downloads need evidence:download (tests/evidence/core)",
     ),
     object_case(
+        "HEAD",
+        "/api/v1/evidence/{evidence_id}/content",
+        P.EVIDENCE_PLAY,
+        an_item,
+        classified=True,
+        note="headers only, no reason needed; audited as evidence.read",
+    ),
+    object_case(
         "GET",
         "/api/v1/evidence/{evidence_id}/thumbnail",
         P.EVIDENCE_READ,
@@ -89,6 +97,13 @@ CASES: list[Case] = [
     ),
     object_case(
         "GET",
+        "/api/v1/evidence/{evidence_id}/proxy",
+        P.EVIDENCE_PLAY,
+        with_derivatives,
+        classified=True,
+    ),
+    object_case(
+        "HEAD",
         "/api/v1/evidence/{evidence_id}/proxy",
         P.EVIDENCE_PLAY,
         with_derivatives,

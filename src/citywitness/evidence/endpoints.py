@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,14 @@ Reason = Annotated[
     ),
 ]
 RangeHeader = Annotated[str | None, Header(alias="Range", max_length=200)]
+IfRange = Annotated[
+    str | None,
+    Header(
+        alias="If-Range",
+        max_length=200,
+        description="Honour Range only if the content's ETag is this one (else 200, whole).",
+    ),
+]
 BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
 
@@ -207,6 +215,16 @@ def _streaming(store: Any, content: playback.Content) -> StreamingResponse:
     )
 
 
+def _head(content: playback.Content) -> Response:
+    headers = dict(content.headers)
+    headers["Content-Length"] = str(content.length)
+    return Response(status_code=content.status, headers=headers)
+
+
+HEAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The headers of the whole content (no body)."},
+    206: {"description": "The headers of the requested byte range (no body)."},
+}
 CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": BINARY, "description": "The whole content (no Range header)."},
     206: {"content": BINARY, "description": "The requested byte range (Content-Range)."},
@@ -239,15 +257,50 @@ async def get_evidence_content(
     disposition: Literal["inline", "attachment"] = "inline",
     reason: Reason = None,
     range_header: RangeHeader = None,
+    if_range: IfRange = None,
 ) -> StreamingResponse:
     request = playback.ContentRequest(
         disposition=playback.Disposition(disposition),
         reason=reason,
         range_header=range_header,
         max_open_ended=settings.evidence.playback_max_range_bytes,
+        if_range=if_range,
     )
     content = await playback.open_content(session, principal, auditor, evidence_id, request)
     return _streaming(store, content)
+
+
+@router.head(
+    "/{evidence_id}/content",
+    summary="The headers a GET of the content would send (size, type, ETag), without a body.",
+    description=(
+        "The same permission checks as GET (evidence:play for inline, evidence:download for "
+        "attachment) and the same Range / If-Range handling; no reason is needed since no "
+        "byte is sent.  Audited as evidence.read (a metadata read), not as a play."
+    ),
+    response_class=Response,
+    responses={**HEAD_RESPONSES, **error_responses(400, 401, 403, 404, 410, 416, 422)},
+)
+async def head_evidence_content(
+    *,
+    evidence_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    auditor: AuditorDep,
+    settings: SettingsDep,
+    disposition: Literal["inline", "attachment"] = "inline",
+    range_header: RangeHeader = None,
+    if_range: IfRange = None,
+) -> Response:
+    request = playback.ContentRequest(
+        disposition=playback.Disposition(disposition),
+        range_header=range_header,
+        max_open_ended=settings.evidence.playback_max_range_bytes,
+        if_range=if_range,
+        head=True,
+    )
+    content = await playback.open_content(session, principal, auditor, evidence_id, request)
+    return _head(content)
 
 
 @router.get(
@@ -305,13 +358,47 @@ async def get_evidence_proxy(
     store: ContentStoreDep,
     reason: Reason = None,
     range_header: RangeHeader = None,
+    if_range: IfRange = None,
 ) -> StreamingResponse:
     request = playback.ContentRequest(
         reason=reason,
         range_header=range_header,
         max_open_ended=settings.evidence.playback_max_range_bytes,
+        if_range=if_range,
     )
     content = await playback.open_derivative(
         session, principal, auditor, evidence_id, kind=DerivativeKind.PROXY, request=request
     )
     return _streaming(store, content)
+
+
+@router.head(
+    "/{evidence_id}/proxy",
+    summary="The headers a GET of the browser proxy would send, without a body.",
+    description=(
+        "Needs evidence:play, as GET; Range and If-Range as GET; no reason needed.  Audited "
+        "as evidence.read (a metadata read), not as a play."
+    ),
+    response_class=Response,
+    responses={**HEAD_RESPONSES, **error_responses(400, 401, 403, 404, 410, 416)},
+)
+async def head_evidence_proxy(
+    *,
+    evidence_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    auditor: AuditorDep,
+    settings: SettingsDep,
+    range_header: RangeHeader = None,
+    if_range: IfRange = None,
+) -> Response:
+    request = playback.ContentRequest(
+        range_header=range_header,
+        max_open_ended=settings.evidence.playback_max_range_bytes,
+        if_range=if_range,
+        head=True,
+    )
+    content = await playback.open_derivative(
+        session, principal, auditor, evidence_id, kind=DerivativeKind.PROXY, request=request
+    )
+    return _head(content)

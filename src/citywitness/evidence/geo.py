@@ -66,9 +66,23 @@ def bounding_box(track: Track | None) -> BoundingBox | None:
     return BoundingBox(min(lats), max(lats), min(lons), max(lons))
 
 
+def _pg_box(min_lon: Any, min_lat: Any, max_lon: Any, max_lat: Any) -> ColumnElement[Any]:
+    return func.box(func.point(min_lon, min_lat), func.point(max_lon, max_lat))
+
+
 def box_overlaps(box: BoundingBox, columns: Any) -> ColumnElement[bool]:
-    """SQL: the item's box (columns min_lat.. of the model) overlaps `box`."""
+    """SQL: the item's box (columns min_lat.. of the model) overlaps `box`.
+
+    The `&&` of PostgreSQL boxes is what the GiST index ix_evidence_items_box answers (its
+    expression is the item's box as written here); the plain comparisons state the same
+    overlap exactly and keep the filter right for any plan.
+    """
+    item_box = _pg_box(columns.min_lon, columns.min_lat, columns.max_lon, columns.max_lat)
+    search_box = _pg_box(
+        literal(box.min_lon), literal(box.min_lat), literal(box.max_lon), literal(box.max_lat)
+    )
     return and_(
+        item_box.op("&&")(search_box),
         columns.min_lat <= box.max_lat,
         columns.max_lat >= box.min_lat,
         columns.min_lon <= box.max_lon,

@@ -5,6 +5,12 @@
 whether the department's policy wants a reason, which range, and records the audit event
 in the request's transaction (committed before the body streams).  Every request is
 audited, ranged or not: a browser seeking through a video leaves one event per range.
+
+HEAD answers the same headers without the body, with the same permission checks but no
+reason needed (nothing is played): it is audited as `evidence.read` (details name the range
+and the derivative), not as a play or download.  `If-Range` with the ETag (the content's
+sha256 in quotes) honours the Range; any other value (another ETag, a date) sends the whole
+content with 200.
 """
 
 from __future__ import annotations
@@ -138,6 +144,14 @@ class ContentRequest:
     reason: str | None = None
     range_header: str | None = None
     max_open_ended: int = 16 * 1024 * 1024
+    if_range: str | None = None
+    head: bool = False  # HEAD: the headers only; audited as a metadata read, not a play
+
+    def range_for(self, sha256: str) -> str | None:
+        """The Range to honour: dropped (whole content) when If-Range names another ETag."""
+        if self.if_range is not None and self.if_range.strip() != f'"{sha256}"':
+            return None
+        return self.range_header
 
 
 async def open_content(
@@ -153,10 +167,11 @@ async def open_content(
     )
     item = await _permitted_item(session, principal, evidence_id, permission)
     _ensure_readable(item)
-    await _check_reason(session, item, request.reason)
-    span = parse_range(request.range_header, item.size_bytes, request.max_open_ended)
+    if not request.head:
+        await _check_reason(session, item, request.reason)
+    span = parse_range(request.range_for(item.sha256), item.size_bytes, request.max_open_ended)
     action = "evidence.play" if request.disposition is Disposition.INLINE else "evidence.download"
-    await _audit(auditor, action, item, request.reason, span, item.size_bytes, None)
+    await _audit(auditor, action, item, request, span, item.size_bytes, None)
     disposition = content_disposition(request.disposition, item.original_filename)
     return _content(item.sha256, item.size_bytes, span, item.media_type, disposition)
 
@@ -197,21 +212,25 @@ async def _audit(  # noqa: PLR0917 - one event's fields, private
     auditor: Auditor,
     action: str,
     item: EvidenceItem,
-    reason: str | None,
+    request: ContentRequest,
     span: tuple[int, int] | None,
     size: int,
     derivative: DerivativeKind | None,
 ) -> None:
+    """One event per request; a HEAD sends no bytes, so it is a read of the metadata."""
     details: dict[str, object] = {"range": f"{span[0]}-{span[1] - 1}" if span else None}
     details["bytes"] = (span[1] - span[0]) if span else size
     if derivative is not None:
         details["derivative"] = derivative.value
+    if request.head:
+        details["head"] = action
+        action = "evidence.read"
     await auditor.record(
         action,
         object_type=EVIDENCE,
         object_id=item.id,
         department_id=item.department_id,
-        reason=reason.strip() if reason else None,
+        reason=request.reason.strip() if request.reason else None,
         details=details,
     )
 
@@ -234,11 +253,11 @@ async def open_derivative(
     )
     if found is None:
         raise DerivativeNotReady(fields={"kind": kind.value})
-    if kind is DerivativeKind.PROXY:
+    if kind is DerivativeKind.PROXY and not request.head:
         await _check_reason(session, item, request.reason)
-    span = parse_range(request.range_header, found.size_bytes, request.max_open_ended)
+    span = parse_range(request.range_for(found.sha256), found.size_bytes, request.max_open_ended)
     action = "evidence.thumbnail" if kind is DerivativeKind.THUMBNAIL else "evidence.play"
-    await _audit(auditor, action, item, request.reason, span, found.size_bytes, kind)
+    await _audit(auditor, action, item, request, span, found.size_bytes, kind)
     disposition = content_disposition(Disposition.INLINE, f"{item.id}-{kind.value}")
     return _content(found.sha256, found.size_bytes, span, found.media_type, disposition)
 
