@@ -45,7 +45,7 @@ MANAGE = Permission.USERS_MANAGE
     "/users",
     summary="Users with a membership where you hold users:read, by username (keyset pages).",
     response_model=UserPage,
-    responses=errors(*AUTHENTICATED, 422),
+    responses=errors(*AUTHENTICATED, 400, 422),
 )
 async def list_users(
     principal: CurrentPrincipal,
