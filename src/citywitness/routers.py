@@ -9,6 +9,7 @@ from citywitness.agencies.endpoints import departments_router, officers_router
 from citywitness.audit.endpoints import router as audit_router
 from citywitness.evidence.endpoints import router as evidence_router
 from citywitness.evidence.endpoints_lifecycle import ROUTERS as LIFECYCLE_ROUTERS
+from citywitness.evidence.endpoints_playback import router as playback_router
 from citywitness.evidence.endpoints_tus import router as tus_router
 from citywitness.identity.endpoints import ROUTERS as IDENTITY_ROUTERS
 
@@ -16,5 +17,5 @@ ROUTERS: list[APIRouter] = []
 ROUTERS += [departments_router, officers_router, grants_router, audit_router]
 ROUTERS += IDENTITY_ROUTERS
 ROUTERS += LIFECYCLE_ROUTERS  # before evidence_router: /evidence/deletions is no item id
-ROUTERS += [evidence_router]
+ROUTERS += [evidence_router, playback_router]
 ROUTERS += [tus_router]
