@@ -7,13 +7,17 @@ filled with server-side SQL (INSERT ... SELECT FROM generate_series): department
 seeded ones, 400 officers, the 6 categories, tags and notes from a small vocabulary with a
 skewed word frequency, capture times over a year, GPS boxes around one city, mostly internal
 classification, the full-text vector computed as the service computes it
-(`evidence.search_index.vector`).  The secondary indexes are dropped for the load and
-rebuilt after it (faster than maintaining them row by row), then ANALYZE.
+(`evidence.search_index.vector`), and 2,000 read grants to the investigator's department on
+other departments' items (a tenth revoked).  Rows are inserted in random order of their
+times (the worst case for the heap: no two neighbours in an index share a page).  The
+secondary indexes are dropped for the load and rebuilt after it (faster than maintaining
+them row by row), then ANALYZE.  `--keep NAME` keeps the loaded database for the next run.
 
 Every query goes through `evidence.search.search_items` (what GET /api/v1/evidence calls:
-scope filter, filters, keyset page of 50, the audit event flushed), as a department
-investigator and as a platform admin, RUNS times each.  The baseline, measured in the same
-run on the same connection pool, is a bare `SELECT id FROM evidence_items ORDER BY
+scope, filters, sort, keyset page of 50, the audit event flushed), as a department
+investigator and as a platform admin, RUNS times each.  Kinds marked "not in goal" are
+reported but left out of the verdict and the overall p95.  The baseline, measured in the
+same run on the same connection pool, is a bare `SELECT id FROM evidence_items ORDER BY
 created_at DESC, id DESC LIMIT 50`.
 """
 
@@ -28,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +44,7 @@ from citywitness.access.principal import Principal
 from citywitness.adapters.embedded_postgres import EmbeddedPostgres
 from citywitness.audit.service import Auditor
 from citywitness.evidence import geo
-from citywitness.evidence.search import Near, SearchFilters, search_items
+from citywitness.evidence.search import Near, SearchFilters, SearchSort, search_items
 from citywitness.kit import migrate
 from citywitness.kit.db import Database, libpq_url
 
@@ -74,19 +79,22 @@ FROM generate_series(1, 4) d, generate_series(1, {OFFICERS_PER_DEPARTMENT}) i
 """  # noqa: S608 - this file's constants
 
 # random()^2 skews picks towards the start of a vocabulary (a few common words, a long tail).
+# The counts of tags and words are per row (a set-returning function whose arguments do not
+# depend on the row is evaluated once per load: every item had the same count).
 ITEMS_SQL = f"""
 WITH base AS (
   SELECT n, 1 + floor(random() * 4)::int AS d,
          now() - random() * interval '365 days' AS created,
-         random() AS r, random() AS g, random() AS c
+         random() AS r, random() AS g, random() AS c,
+         1 + floor(random() * 3)::int AS tag_count, 4 + floor(random() * 10)::int AS word_count
   FROM generate_series(1, %(rows)s) n
 ), shaped AS (
   SELECT b.*,
     b.created - interval '1 hour' - random() * interval '3 days' AS cap,
     ARRAY(SELECT ({_sql_array(TAGS)})[1 + floor(20 * random() ^ 2)::int]
-          FROM generate_series(1, 1 + floor(random() * 3)::int) WHERE b.n > 0) AS tags,
+          FROM generate_series(1, b.tag_count)) AS tags,
     array_to_string(ARRAY(SELECT ({_sql_array(WORDS)})[1 + floor(40 * random() ^ 2)::int]
-          FROM generate_series(1, 4 + floor(random() * 10)::int) WHERE b.n > 0), ' ') AS notes,
+          FROM generate_series(1, b.word_count)), ' ') AS notes,
     {CITY_LAT} + (random() - 0.5) * 0.4 AS lat, {CITY_LON} + (random() - 0.5) * 0.5 AS lon,
     random() * 0.01 AS span
   FROM base b
@@ -121,6 +129,26 @@ SELECT gen_random_uuid(), s.created, 'video',
 FROM shaped s
 """  # noqa: S608 - this file's constants
 
+# Department 1 (the investigator's) holds read grants on GRANTS items of the other
+# departments (cases shared with it), a tenth of them revoked: the grant part of the scope.
+GRANTS = 2_000
+GRANTS_SQL = f"""
+WITH granter AS (
+  INSERT INTO users (id, created_at, username, display_name, is_active, clearance,
+                     failed_logins)
+  VALUES (gen_random_uuid(), now(), 'bench-granter', 'Bench granter', true, 3, 0)
+  RETURNING id
+)
+INSERT INTO grants (id, created_at, object_type, object_id, permission, grantee_department_id,
+                    granted_by, reason, revoked_at)
+SELECT gen_random_uuid(), now(), 'evidence', e.id, 'evidence:read',
+       '{DEPARTMENTS[0]}'::uuid, granter.id, 'shared case',
+       CASE WHEN random() < 0.1 THEN now() END
+FROM granter, (SELECT id FROM evidence_items
+               WHERE department_id <> '{DEPARTMENTS[0]}'::uuid
+               ORDER BY random() LIMIT {GRANTS}) e
+"""  # noqa: S608 - this file's constants
+
 # Secondary indexes (not those behind constraints): dropped for the load, rebuilt after.
 INDEXES_SQL = """
 SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -138,42 +166,52 @@ def load(url: str, rows: int) -> float:
         conn.execute(OFFICERS_SQL)
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute(ITEMS_SQL, {"rows": rows})
+        conn.execute(GRANTS_SQL)
         for _, definition in indexes:
             conn.execute(definition)
         conn.execute("ANALYZE")
     return time.perf_counter() - started
 
 
-Query = tuple[str, SearchFilters, bool]  # name, filters, second page (keyset)
+@dataclass(frozen=True)
+class Query:
+    name: str
+    filters: SearchFilters
+    second_page: bool = False  # time the page after the first (keyset)
+    sort: SearchSort | None = None  # None: the default for the filters
+    in_goal: bool = True  # False: reported, outside the issue's list and the overall p95
 
 
 def queries(now: datetime) -> list[Query]:
     month = SearchFilters(captured_from=now - timedelta(days=60), captured_to=now - timedelta(30))
+    ten_minutes = SearchFilters(
+        captured_from=now - timedelta(days=40), captured_to=now - timedelta(days=40, minutes=-10)
+    )
     officer = uuid.UUID("20000000-0000-4000-8000-" + f"{1000 + 17:012x}")
     box = geo.BoundingBox(CITY_LAT - 0.02, CITY_LAT + 0.02, CITY_LON - 0.02, CITY_LON + 0.02)
+    combined = SearchFilters(
+        captured_from=now - timedelta(days=180),
+        captured_to=now,
+        category="criminal-evidence",
+        tags=["arrest"],
+        text="suspect",
+    )
     return [
-        ("latest (no filter)", SearchFilters(), False),
-        ("time range (30 days)", month, False),
-        ("time range, keyset page 2", month, True),
-        ("officer", SearchFilters(officer_id=officer), False),
-        ("department", SearchFilters(department_id=DEPARTMENTS[0]), False),
-        ("category (major-incident)", SearchFilters(category="major-incident"), False),
-        ("tag (homicide, rare)", SearchFilters(tags=["homicide"]), False),
-        ("text (knife river)", SearchFilters(text="knife river"), False),
-        ("text (vehicle, common)", SearchFilters(text="vehicle"), False),
-        ("bbox (4 km)", SearchFilters(bbox=box), False),
-        ("radius (500 m)", SearchFilters(near=Near(CITY_LAT, CITY_LON, 500)), False),
-        (
-            "combined (time+category+tag+text)",
-            SearchFilters(
-                captured_from=now - timedelta(days=180),
-                captured_to=now,
-                category="criminal-evidence",
-                tags=["arrest"],
-                text="suspect",
-            ),
-            False,
-        ),
+        Query("latest (no filter)", SearchFilters()),
+        Query("time range (30 days)", month),
+        Query("time range, keyset page 2", month, second_page=True),
+        Query("time range (10 min, under a page)", ten_minutes),
+        Query("officer", SearchFilters(officer_id=officer)),
+        Query("department", SearchFilters(department_id=DEPARTMENTS[0])),
+        Query("category (major-incident)", SearchFilters(category="major-incident")),
+        Query("tag (homicide, rare)", SearchFilters(tags=["homicide"])),
+        Query("text (knife river)", SearchFilters(text="knife river")),
+        Query("text (vehicle, common)", SearchFilters(text="vehicle")),
+        Query("bbox (4 km)", SearchFilters(bbox=box)),
+        Query("radius (500 m)", SearchFilters(near=Near(CITY_LAT, CITY_LON, 500))),
+        Query("combined (time+category+tag+text)", combined),
+        Query("capture order, no filter", SearchFilters(), sort=SearchSort.CAPTURED),
+        Query("time range, sort=created", month, sort=SearchSort.CREATED, in_goal=False),
     ]
 
 
@@ -208,6 +246,33 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[94]
 
 
+async def run_query(
+    db: Database, principal: Principal, query: Query, runs: int
+) -> tuple[list[float], int]:
+    """The timed samples of one query kind as one caller, and the rows of its page."""
+    cursor: str | None = None
+    if query.second_page:  # the cursor of the first page, fetched once (not timed)
+        async with db.sessionmaker() as session:
+            auditor = Auditor(session, principal)
+            _, cursor = await search_items(
+                session, principal, auditor, query.filters, sort=query.sort
+            )
+    count = 0
+
+    async def search() -> None:
+        nonlocal count
+        async with db.sessionmaker() as session:
+            auditor = Auditor(session, principal)
+            found, _ = await search_items(
+                session, principal, auditor, query.filters, sort=query.sort, cursor=cursor
+            )
+            await session.flush()  # the audit event, as the request commits it
+            await session.rollback()
+            count = len(found)
+
+    return await timed(runs, search), count
+
+
 async def measure(url: str, runs: int) -> None:
     db = Database(url, pool_size=2)
     now = datetime.now(UTC)
@@ -220,41 +285,25 @@ async def measure(url: str, runs: int) -> None:
 
         base = await timed(runs, baseline)
         overall: list[float] = []
+        slow = 0
         print(f"{'query':36} {'as':13} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'rows':>5}")
         for role, principal in principals().items():
-            for name, filters, second in queries(now):
-                count = 0
-                first: str | None = None
-                if second:  # the cursor of the first page, fetched once (not timed)
-                    async with db.sessionmaker() as session:
-                        _, first = await search_items(
-                            session, principal, Auditor(session, principal), filters
-                        )
-
-                async def search(
-                    filters: SearchFilters = filters,
-                    cursor: str | None = first,
-                    principal: Principal = principal,
-                ) -> None:
-                    nonlocal count
-                    async with db.sessionmaker() as session:
-                        auditor = Auditor(session, principal)
-                        found, _ = await search_items(
-                            session, principal, auditor, filters, cursor=cursor
-                        )
-                        await session.flush()  # the audit event, as the request commits it
-                        await session.rollback()
-                        count = len(found)
-
-                samples = await timed(runs, search)
-                overall += samples
-                flag = "" if p95(samples) <= GOAL_MS else "  SLOW"
+            for query in queries(now):
+                samples, count = await run_query(db, principal, query, runs)
+                over = p95(samples) > GOAL_MS
+                if query.in_goal:
+                    overall += samples
+                    slow += over
+                flag = ("  SLOW" if over else "") + ("" if query.in_goal else "  (not in goal)")
                 print(
-                    f"{name:36} {role:13} {statistics.median(samples):7.1f} "
+                    f"{query.name:36} {role:13} {statistics.median(samples):7.1f} "
                     f"{p95(samples):7.1f} {max(samples):7.1f} {count:5d}{flag}"
                 )
-        verdict = "met" if p95(overall) <= GOAL_MS else "MISSED"
-        print(f"overall search p95: {p95(overall):.1f} ms (goal {GOAL_MS:.0f} ms: {verdict})")
+        verdict = "met" if p95(overall) <= GOAL_MS and not slow else "MISSED"
+        print(
+            f"overall search p95: {p95(overall):.1f} ms; kinds over {GOAL_MS:.0f} ms: {slow} "
+            f"(goal: every kind under {GOAL_MS:.0f} ms: {verdict})"
+        )
         print(
             f"baseline (bare ORDER BY created_at LIMIT 50) p95: {p95(base):.2f} ms; "
             f"search / baseline: {p95(overall) / p95(base):.1f}x"
@@ -264,7 +313,7 @@ async def measure(url: str, runs: int) -> None:
 
 
 @contextlib.contextmanager
-def database(embedded: bool) -> Iterator[str]:
+def database(embedded: bool, keep: str | None = None) -> Iterator[str]:
     if embedded:
         with tempfile.TemporaryDirectory(prefix="cw-bench-search-") as tmp:
             server = EmbeddedPostgres(Path(tmp), database="citywitness")
@@ -275,14 +324,24 @@ def database(embedded: bool) -> Iterator[str]:
                 server.stop()
         return
     admin = os.environ.get("CW_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"cw_bench_search_{os.getpid()}"
+    name = keep or f"cw_bench_search_{os.getpid()}"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield admin.rsplit("/", 1)[0] + "/" + name
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if keep is None:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def loaded_rows(url: str) -> int:
+    """How many items a kept database already holds (0 for a new one)."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM evidence_items").fetchone()
+    return int(row[0]) if row else 0
 
 
 def main() -> None:
@@ -290,12 +349,25 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30, help="timed runs per query and role")
     parser.add_argument("--embedded", action="store_true", help="embedded PostgreSQL")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="use database NAME on the external server and keep it: loaded on the first run, "
+        "migrated and measured again on the next ones (quick iteration)",
+    )
     args = parser.parse_args()
-    with database(args.embedded) as url:
+    with database(args.embedded, args.keep) as url:
         migrate.upgrade(url)
-        seconds = load(url, args.rows)
-        print(f"CityWitness search benchmark: {args.rows:,} evidence items loaded in "
-              f"{seconds:.0f} s; {args.runs} runs per query and role")  # fmt: skip
+        rows = loaded_rows(url) if args.keep else 0
+        if rows:
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                conn.execute("ANALYZE evidence_items")
+            print(f"CityWitness search benchmark: {rows:,} evidence items already in "
+                  f"{args.keep}; {args.runs} runs per query and role")  # fmt: skip
+        else:
+            seconds = load(url, args.rows)
+            print(f"CityWitness search benchmark: {args.rows:,} evidence items loaded in "
+                  f"{seconds:.0f} s; {args.runs} runs per query and role")  # fmt: skip
         asyncio.run(measure(url, args.runs))
 
 

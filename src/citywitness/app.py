@@ -16,7 +16,7 @@ from citywitness.api.deps import CsrfFailed, InvalidCredentials, client_address
 from citywitness.audit.service import Auditor, Outcome
 from citywitness.kit.db import Database
 from citywitness.kit.errors import AppError
-from citywitness.kit.health import Readiness
+from citywitness.kit.health import Readiness, healthy
 from citywitness.kit.metrics import HttpMetricsMiddleware
 from citywitness.kit.web import (
     BodyLimitMiddleware,
@@ -32,7 +32,10 @@ API_PREFIX = "/api/v1"
 
 class ReadinessOut(BaseModel):
     status: Literal["ok", "unavailable"]
-    checks: dict[str, str] = Field(description="Each component: 'ok' or why it is not ready.")
+    checks: dict[str, str] = Field(
+        description="Each component: 'ok', 'ok: <note>' (ready; e.g. off or degraded) or why "
+        "it is not ready."
+    )
 
 
 def create_app(settings: Settings, db: Database, readiness: Readiness | None = None) -> FastAPI:
@@ -77,7 +80,7 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
     )
     async def readyz() -> JSONResponse:
         results = await app.state.readiness.run()
-        ready = all(v == "ok" for v in results.values())
+        ready = all(healthy(v) for v in results.values())
         return JSONResponse(
             {"status": "ok" if ready else "unavailable", "checks": results},
             status_code=200 if ready else 503,

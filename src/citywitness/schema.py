@@ -3,10 +3,15 @@
 from citywitness.access import models as access_models
 from citywitness.agencies import models as agencies_models
 from citywitness.audit import models as audit_models
+from citywitness.devices import models as devices_models
 from citywitness.evidence import derivative_models as evidence_derivative_models
+from citywitness.evidence import export_models as evidence_export_models
 from citywitness.evidence import models as evidence_models
 from citywitness.identity import models as identity_models
 from citywitness.kit.db import Base
+from citywitness.ledger import anchors_models as ledger_anchors_models
+from citywitness.ledger import models as ledger_models
+from citywitness.ledger import witness_models as ledger_witness_models
 from citywitness.storage import models as storage_models
 
 metadata = Base.metadata
@@ -15,9 +20,14 @@ __all__ = [
     "access_models",
     "agencies_models",
     "audit_models",
+    "devices_models",
     "evidence_derivative_models",
+    "evidence_export_models",
     "evidence_models",
     "identity_models",
+    "ledger_anchors_models",
+    "ledger_models",
+    "ledger_witness_models",
     "metadata",
     "storage_models",
 ]

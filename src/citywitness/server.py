@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 
@@ -16,11 +17,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from citywitness.app import create_app
+from citywitness.devices.mqtt_runtime import MqttStartupError, start_mqtt
 from citywitness.evidence.runtime import storage_readiness
 from citywitness.kit.db import Database
 from citywitness.kit.health import Readiness
 from citywitness.kit.jobs import readiness_check
 from citywitness.kit.logs import configure_logging
+from citywitness.ledger.witness_health import add_ledger_checks
 from citywitness.runtime import database_url
 from citywitness.settings import Settings
 from citywitness.worker import (
@@ -47,7 +50,12 @@ class _Server(uvicorn.Server):
 def run_server(settings: Settings) -> None:
     configure_logging(settings.logging.level, settings.logging.json_output)
     with database_url(settings) as url:
-        asyncio.run(_serve(settings, url))
+        try:
+            asyncio.run(_serve(settings, url))
+        except MqttStartupError as exc:  # a setting to change, like a configuration error
+            log.error("startup failed", extra={"reason": str(exc)})
+            sys.stderr.write(f"startup error: {exc}\n")
+            raise SystemExit(2) from exc
 
 
 async def _serve(settings: Settings, url: str) -> None:
@@ -56,6 +64,9 @@ async def _serve(settings: Settings, url: str) -> None:
     )
     async with AsyncExitStack() as stack:
         stack.push_async_callback(db.dispose)
+        mqtt = await start_mqtt(settings, db)  # MqttStartupError before anything else runs
+        if mqtt is not None:
+            stack.push_async_callback(mqtt.stop)
         worker_task: asyncio.Task[None] | None = None
         if settings.jobs.in_process_worker:
             pool_size = pool_size_for(settings.jobs.concurrency)
@@ -65,6 +76,9 @@ async def _serve(settings: Settings, url: str) -> None:
         readiness = Readiness()
         readiness.add("jobs", readiness_check(db, worker_task))
         readiness.add("storage", storage_readiness(settings, db))
+        if mqtt is not None:
+            readiness.add("mqtt", mqtt.readiness)
+        add_ledger_checks(readiness, settings, db)
         server = _Server(_uvicorn_config(settings, create_app(settings, db, readiness)))
 
         def on_signal() -> None:

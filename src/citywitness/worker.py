@@ -20,6 +20,8 @@ from procrastinate import App, PsycopgConnector
 from procrastinate.periodic import PeriodicRegistry
 from procrastinate.worker import Worker
 
+from citywitness.devices import tasks as devices_tasks
+from citywitness.evidence import exports_tasks as evidence_export_tasks
 from citywitness.evidence import lifecycle_tasks as evidence_lifecycle_tasks
 from citywitness.evidence import tasks as evidence_tasks
 from citywitness.evidence import tus_tasks as evidence_upload_tasks
@@ -28,6 +30,9 @@ from citywitness.jobs import tasks as platform_tasks
 from citywitness.jobs.recovery import recover_stalled_jobs
 from citywitness.kit.db import Database, libpq_url
 from citywitness.kit.jobs import RESOURCES_KEY, JobResources, TaskBlueprint
+from citywitness.ledger import anchors_tasks as ledger_anchoring_tasks
+from citywitness.ledger import sequencer as ledger_sequencer
+from citywitness.ledger import tasks as ledger_tasks
 from citywitness.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,10 @@ BLUEPRINTS: list[TaskBlueprint] = [
     evidence_tasks.blueprint,
     evidence_lifecycle_tasks.blueprint,
     evidence_upload_tasks.blueprint,
+    evidence_export_tasks.blueprint,
+    ledger_tasks.blueprint,
+    ledger_anchoring_tasks.blueprint,
+    devices_tasks.blueprint,
 ]
 
 # The process-wide app.  Its connector is replaced by `open_jobs` with one for the
@@ -131,9 +140,17 @@ async def run_worker(worker: Worker, settings: Settings, db: Database) -> None:
     registry = jobs_app.periodic_registry
     if not settings.jobs.periodic:
         jobs_app.periodic_registry = PeriodicRegistry()  # type: ignore[no-untyped-call] # none here
+    # The ledger's sequencer runs beside a worker that does periodic work, every
+    # ledger.checkpoint_interval_seconds (an advisory lock makes several workers safe).
+    sequencing = None
+    if settings.jobs.periodic:
+        sequencing = asyncio.create_task(ledger_sequencer.run_forever(db, settings), name="ledger")
     try:
         await worker.run()  # type: ignore[no-untyped-call] # untyped in procrastinate
     finally:
+        if sequencing is not None:
+            sequencing.cancel()
+            await asyncio.wait([sequencing])
         jobs_app.periodic_registry = registry
 
 

@@ -33,9 +33,14 @@ class Permission(enum.StrEnum):
     DEVICES_READ = "devices:read"
     DEVICES_MANAGE = "devices:manage"
     DEVICES_COMMAND = "devices:command"
+    DEVICES_BIND = "devices:bind"
+    DEVICES_TRACK = "devices:track"
     ALERTS_READ = "alerts:read"
     ALERTS_MANAGE = "alerts:manage"
     JOBS_READ = "jobs:read"
+    LEDGER_READ = "ledger:read"
+    LEDGER_READ_ALL = "ledger:read_all"
+    LEDGER_ADMIN = "ledger:admin"
 
 
 P = Permission
@@ -52,6 +57,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EVIDENCE_PLAY,
             P.DEVICES_READ,
             P.DEVICES_COMMAND,
+            P.DEVICES_BIND,
+            P.DEVICES_TRACK,
             P.ALERTS_READ,
             P.ALERTS_MANAGE,
         }
@@ -68,7 +75,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EVIDENCE_MANAGE,
             P.EVIDENCE_HOLD,
             P.EVIDENCE_DELETE,
+            P.DEVICES_READ,
+            P.DEVICES_TRACK,
             P.ALERTS_READ,
+            P.LEDGER_READ,
         }
     ),
     Role.DEPARTMENT_ADMIN: frozenset(
@@ -84,12 +94,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.STORAGE_READ,
             P.DEVICES_READ,
             P.DEVICES_MANAGE,
+            P.DEVICES_BIND,
             P.ALERTS_READ,
             P.JOBS_READ,
+            P.LEDGER_READ,
         }
     ),
     Role.AUDITOR: frozenset(
-        {P.AUDIT_READ, P.DEPARTMENTS_READ, P.OFFICERS_READ, P.USERS_READ, P.EVIDENCE_READ}
+        {
+            P.AUDIT_READ,
+            P.DEPARTMENTS_READ,
+            P.OFFICERS_READ,
+            P.USERS_READ,
+            P.EVIDENCE_READ,
+            P.LEDGER_READ,
+        }
     ),
     Role.PLATFORM_ADMIN: frozenset(Permission),
 }

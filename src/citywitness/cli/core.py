@@ -73,8 +73,15 @@ def serve(ctx: typer.Context) -> None:
 
 
 from citywitness.cli import demo as _demo_command  # noqa: E402, F401 - registers `demo`
+from citywitness.cli import devices as _devices_commands  # noqa: E402, F401 - `devices add ...`
+from citywitness.cli import devices_mqtt as _devices_mqtt  # noqa: E402, F401 - `devices mqtt-acl`
 from citywitness.cli import docs as _docs_commands  # noqa: E402, F401 - `openapi`, `config reference`
+from citywitness.cli import export as _export_command  # noqa: E402, F401 - registers `export`
 from citywitness.cli import ingest as _ingest_command  # noqa: E402, F401 - registers `ingest`
+from citywitness.cli import ledger as _ledger_commands  # noqa: E402, F401 - `ledger ...`
+from citywitness.cli import ledger_witness as _ledger_witness  # noqa: E402, F401 - `ledger witness`
 from citywitness.cli import storage as _storage_commands  # noqa: E402, F401 - `storage check`
 from citywitness.cli import users as _users_commands  # noqa: E402, F401 - registers `users`
+from citywitness.cli import verify as _verify_command  # noqa: E402, F401 - registers `verify`
+from citywitness.cli import witness as _witness_command  # noqa: E402, F401 - `witness`
 from citywitness.cli import worker as _worker_command  # noqa: E402, F401 - registers `worker`

@@ -31,12 +31,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
-from sqlalchemy import select
 
 from citywitness.audit.service import Auditor
 from citywitness.cli.core import app, settings_from
-from citywitness.evidence.derivative_models import Derivative
-from citywitness.evidence.models import EvidenceItem, EvidenceState
+from citywitness.evidence.ingest import referenced_shas
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from citywitness.runtime import database_url
@@ -86,22 +84,11 @@ class ScrubState:
 
 
 def referenced_by(db: Database) -> Any:
-    """The evidence side of the scrub: which SHA-256s a live item or derivative uses."""
+    """The evidence side of the scrub: which SHA-256s a live item, derivative or package uses."""
 
     async def is_referenced(shas: Sequence[str]) -> set[str]:
-        wanted = list(shas)
         async with db.transaction() as session:
-            items = await session.scalars(
-                select(EvidenceItem.sha256).where(
-                    EvidenceItem.sha256.in_(wanted), EvidenceItem.state != EvidenceState.DESTROYED
-                )
-            )
-            derived = await session.scalars(
-                select(Derivative.sha256)
-                .join(EvidenceItem, EvidenceItem.id == Derivative.evidence_id)
-                .where(Derivative.sha256.in_(wanted), EvidenceItem.state != EvidenceState.DESTROYED)
-            )
-            return set(items) | set(derived)
+            return await referenced_shas(session, shas)
 
     return is_referenced
 

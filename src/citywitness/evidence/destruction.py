@@ -40,6 +40,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.audit.service import Auditor
+from citywitness.evidence import custody
 from citywitness.evidence.derivative_models import Derivative
 from citywitness.evidence.holds import OBJECT_TYPE, cancel_open_deletions, has_active_hold
 from citywitness.evidence.models import (
@@ -259,7 +260,8 @@ async def _audit_destroy(
     item: EvidenceItem,
     certificate: DestructionCertificate,
 ) -> None:
-    await Auditor(session=session, actor=None, actor_kind="system").record(
+    await custody.record(
+        Auditor(session=session, actor=None, actor_kind="system"),
         "evidence.destroy",
         object_type=OBJECT_TYPE,
         object_id=item.id,
@@ -272,6 +274,10 @@ async def _audit_destroy(
             "derivatives": len(due.derivatives),
             "key_destroyed": certificate.key_destroyed_at is not None,
             "content_retained_for": certificate.content_retained_for,
+        },
+        ledger_details={
+            "certificate_id": str(certificate.id),
+            "certificate_sha256": custody.certificate_digest(certificate),
         },
     )
 

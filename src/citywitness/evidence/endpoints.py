@@ -71,7 +71,7 @@ def _near(lat: float | None, lon: float | None, radius_m: float | None) -> searc
 
 @router.get(
     "",
-    summary="Search evidence the caller may see (newest first, keyset pages).",
+    summary="Search evidence the caller may see (newest first by capture or ingest time).",
     description=(
         "Needs evidence:read; lists items of departments where the caller holds it, and "
         "items granted to the caller, within the caller's clearance.  Filters narrow the "
@@ -79,7 +79,9 @@ def _near(lat: float | None, lon: float | None, radius_m: float | None) -> searc
         "department, category code, tags (all given), classification, kind, state, a "
         "bounding box `bbox=min_lon,min_lat,max_lon,max_lat` or a circle "
         "(`lat`, `lon`, `radius_m`), and `q`: full text over tags and notes (web-search "
-        "syntax).  Pass `next_cursor` back as `cursor` for the next page."
+        "syntax).  `sort` picks the order (see the parameter).  Pass `next_cursor` back as "
+        "`cursor`, with the same filters and sort, for the next page; a cursor of another "
+        "sort is 400 invalid_cursor."
     ),
     response_model=EvidencePage,
     responses=error_responses(400, 401, 403, 422),
@@ -105,6 +107,14 @@ async def get_evidence_list(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_m: Annotated[float | None, Query(gt=0, le=1_000_000)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    sort: Annotated[
+        search.SearchSort | None,
+        Query(
+            description="`captured`: capture time, newest first, items without one last; "
+            "`created`: ingest time, newest first.  Default: `captured` when "
+            "captured_from or captured_to is given, else `created`."
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EvidencePage:
@@ -128,6 +138,7 @@ async def get_evidence_list(
         principal,
         auditor,
         filters,
+        sort=sort,
         cursor=cursor,
         limit=min(limit, settings.evidence.search_max_limit),
     )

@@ -35,6 +35,7 @@ IfRange = Annotated[
     ),
 ]
 BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+PROXY_TYPES: dict[str, Any] = {"video/mp4": {}, "audio/mp4": {}}
 
 
 def _streaming(store: Any, content: playback.Content) -> StreamingResponse:
@@ -170,15 +171,16 @@ async def get_evidence_thumbnail(
 
 @router.get(
     "/{evidence_id}/proxy",
-    summary="Play the low-bitrate browser proxy (H.264/AAC MP4), with HTTP byte ranges.",
+    summary="Play the low-bitrate browser proxy (MP4), with HTTP byte ranges.",
     description=(
-        "Needs evidence:play in the item's department (or a grant); `reason` as for "
-        "content.  404 `derivative_not_ready` until the background job has made it."
+        "Video items: H.264/AAC `video/mp4`; audio items: mono AAC `audio/mp4`.  Needs "
+        "evidence:play in the item's department (or a grant); `reason` as for content.  "
+        "404 `derivative_not_ready` until the background job has made it."
     ),
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"video/mp4": {}}, "description": "The whole proxy."},
-        206: {"content": {"video/mp4": {}}, "description": "The requested byte range."},
+        200: {"content": PROXY_TYPES, "description": "The whole proxy."},
+        206: {"content": PROXY_TYPES, "description": "The requested byte range."},
         **error_responses(400, 401, 403, 404, 410, 416, 422),
     },
 )

@@ -27,6 +27,7 @@ from citywitness.evidence.errors import EmptyFile
 from citywitness.evidence.runtime import ContentStoreDep, get_content_store
 from citywitness.evidence.tus import (
     CallContext,
+    Snapshot,
     UploadStatus,
     create_upload,
     load_visible,
@@ -48,7 +49,6 @@ from citywitness.evidence.tus_protocol import (
 from citywitness.evidence.tus_stream import (
     BodyInterrupted,
     PatchRequest,
-    Snapshot,
     UploadReceiver,
     UploadRegistry,
 )

@@ -20,6 +20,7 @@ from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import ensure_permitted, ensure_visible
 from citywitness.audit.service import Auditor
+from citywitness.evidence import custody
 from citywitness.evidence.errors import EvidenceDestroyed
 from citywitness.evidence.lifecycle_errors import HoldNotActive
 from citywitness.evidence.models import (
@@ -116,7 +117,8 @@ async def place_hold(
     )
     session.add(hold)
     await session.flush()
-    await auditor.record(
+    await custody.record(
+        auditor,
         "evidence.hold.place",
         object_type=OBJECT_TYPE,
         object_id=item.id,
@@ -190,7 +192,8 @@ async def release_hold(
     hold.released_by = principal.user_id
     hold.release_reason = reason
     await session.flush()
-    await auditor.record(
+    await custody.record(
+        auditor,
         "evidence.hold.release",
         object_type=OBJECT_TYPE,
         object_id=item.id,

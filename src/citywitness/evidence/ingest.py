@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.access.levels import Classification
 from citywitness.agencies.models import Officer
 from citywitness.audit.service import Auditor
-from citywitness.evidence import search_index
+from citywitness.evidence import custody, search_index
 from citywitness.evidence.derivative_models import Derivative
 from citywitness.evidence.errors import (
     ClassificationAboveClearance,
@@ -32,6 +32,7 @@ from citywitness.evidence.errors import (
     UnknownCategory,
     UnknownOfficer,
 )
+from citywitness.evidence.export_models import Export, ExportStatus
 from citywitness.evidence.geo import bounding_box
 from citywitness.evidence.media import MediaFacts, StoredObjectFile, check_claim, probe
 from citywitness.evidence.models import (
@@ -267,7 +268,8 @@ async def _duplicate(
 async def _after_insert(session: AsyncSession, auditor: Auditor, item: EvidenceItem) -> None:
     from citywitness.evidence import tasks  # noqa: PLC0415 - tasks import this module
 
-    await auditor.record(
+    await custody.record(
+        auditor,
         "evidence.ingest",
         object_type=EVIDENCE,
         object_id=item.id,
@@ -280,12 +282,12 @@ async def _after_insert(session: AsyncSession, auditor: Auditor, item: EvidenceI
             "classification": Classification(item.classification).label,
         },
     )
-    if item.kind in (EvidenceKind.VIDEO, EvidenceKind.PHOTO):
+    if item.kind in (EvidenceKind.VIDEO, EvidenceKind.AUDIO, EvidenceKind.PHOTO):
         await tasks.defer_derivatives(session, item.id)
 
 
 async def referenced_shas(session: AsyncSession, sha256s: Sequence[str]) -> set[str]:
-    """Which of `sha256s` a live evidence item or a derivative references.
+    """Which of `sha256s` a live evidence item, a derivative or a finished export package uses.
 
     The `is_referenced` predicate for `storage.scrub.check` / `sweep` (bind the session).
     """
@@ -300,5 +302,9 @@ async def referenced_shas(session: AsyncSession, sha256s: Sequence[str]) -> set[
         .join(EvidenceItem, EvidenceItem.id == Derivative.evidence_id)
         .where(Derivative.sha256.in_(wanted), EvidenceItem.state != EvidenceState.DESTROYED)
     )
-    rows = await session.execute(union(items, derivatives))
-    return {row[0] for row in rows}
+    # A finished export package lives in the same store until it is discarded or expires.
+    packages = select(Export.package_sha256).where(
+        Export.package_sha256.in_(wanted), Export.status == ExportStatus.DONE
+    )
+    found: Sequence[str | None] = (await session.scalars(union(items, derivatives, packages))).all()
+    return {sha for sha in found if sha is not None}

@@ -55,12 +55,21 @@ class EvidenceItem(UUIDPrimaryKey, CreatedAt, Base):
         UniqueConstraint("department_id", "sha256"),
         Index("ix_evidence_items_captured", "captured_start", "id"),
         Index("ix_evidence_items_created", "created_at", "id"),
+        # Search (migration 0006_search_sort): one department's items in order, an
+        # officer's items in order, and the longest capture interval (a window's bound).
+        Index("ix_evidence_items_department_created", "department_id", "created_at", "id"),
+        Index("ix_evidence_items_department_captured", "department_id", "captured_start", "id"),
+        Index("ix_evidence_items_officer_created", "officer_id", "created_at", "id"),
+        Index(
+            "ix_evidence_items_capture_length",
+            text("(COALESCE(captured_end, captured_start) - captured_start)"),
+        ),
         Index("ix_evidence_items_tags", "tags", postgresql_using="gin"),
         Index("ix_evidence_items_search", "search_vector", postgresql_using="gin"),
-        Index("ix_evidence_items_geo", "min_lat", "max_lat", "min_lon", "max_lon"),
         Index(
             "ix_evidence_items_box",
             text("box(point(min_lon, min_lat), point(max_lon, max_lat))"),
+            "department_id",
             postgresql_using="gist",
         ),
     )

@@ -31,6 +31,7 @@ from citywitness.access.principal import Principal
 from citywitness.access.service import ensure_permitted
 from citywitness.agencies.models import Department
 from citywitness.audit.service import Auditor
+from citywitness.evidence import custody
 from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.errors import (
     DerivativeNotReady,
@@ -225,7 +226,8 @@ async def _audit(  # noqa: PLR0917 - one event's fields, private
     if request.head:
         details["head"] = action
         action = "evidence.read"
-    await auditor.record(
+    await custody.record(
+        auditor,
         action,
         object_type=EVIDENCE,
         object_id=item.id,

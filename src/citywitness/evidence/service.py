@@ -23,7 +23,7 @@ from citywitness.access.principal import Principal
 from citywitness.access.registry import Owner, register_object_type
 from citywitness.access.service import ensure_permitted, ensure_visible, has_grant, require
 from citywitness.audit.service import Auditor
-from citywitness.evidence import search_index
+from citywitness.evidence import custody, search_index
 from citywitness.evidence.derivative_models import Derivative
 from citywitness.evidence.errors import (
     ClassificationAboveClearance,
@@ -204,7 +204,8 @@ async def update_item(
         item.search_vector = search_index.vector(item.tags, item.notes)
     await session.flush()
     await session.refresh(item)
-    await auditor.record(
+    await custody.record(
+        auditor,
         "evidence.update",
         object_type=EVIDENCE,
         object_id=item.id,

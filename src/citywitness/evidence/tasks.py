@@ -2,10 +2,11 @@
 
 `make_derivatives` is deferred in the transaction that registers an item.  It decrypts the
 original in a worker thread, makes what the item lacks (a JPEG thumbnail for video and
-photos; a low-bitrate H.264/AAC proxy for video up to `evidence.proxy_max_seconds`),
-stores each through the ContentStore and records it in `evidence_derivatives`, keyed by
-(item, kind): a rerun after a crash makes only what is still missing.  Derivatives are
-built in memory, so no plaintext ever reaches a disk.
+photos; a low-bitrate proxy up to `evidence.proxy_max_seconds`: H.264/AAC MP4 for video,
+mono AAC MP4 for audio, so a browser plays AMR, PCM WAV and the like), stores each
+through the ContentStore and records it in `evidence_derivatives`, keyed by (item,
+kind): a rerun after a crash makes only what is still missing.  Derivatives are built in
+memory, so no plaintext ever reaches a disk.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import io
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from procrastinate import JobContext
@@ -21,11 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.audit.service import Auditor
+from citywitness.evidence import custody
 from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.media import StoredObjectFile
 from citywitness.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
 from citywitness.evidence.runtime import store_for
-from citywitness.evidence.transcode import Picture, ProxySettings, make_proxy, make_thumbnail
+from citywitness.evidence.transcode import (
+    ProxySettings,
+    make_audio_proxy,
+    make_proxy,
+    make_thumbnail,
+)
 from citywitness.kit.db import Database
 from citywitness.kit.jobs import PLATFORM_RETRY, Queue, TaskBlueprint, defer, insert_once, resources
 from citywitness.settings import EvidenceSettings
@@ -52,12 +60,22 @@ async def defer_derivatives(session: AsyncSession, evidence_id: uuid.UUID) -> in
 def wanted_kinds(item: EvidenceItem, settings: EvidenceSettings) -> set[DerivativeKind]:
     if item.kind == EvidenceKind.PHOTO:
         return {DerivativeKind.THUMBNAIL}
-    if item.kind != EvidenceKind.VIDEO:
+    if item.kind not in {EvidenceKind.VIDEO, EvidenceKind.AUDIO}:
         return set()
-    kinds = {DerivativeKind.THUMBNAIL}
+    kinds = {DerivativeKind.THUMBNAIL} if item.kind == EvidenceKind.VIDEO else set()
     if item.duration_seconds is None or item.duration_seconds <= settings.proxy_max_seconds:
         kinds.add(DerivativeKind.PROXY)
     return kinds
+
+
+@dataclass(frozen=True)
+class Made:
+    """A derivative's bytes and what its row says about them."""
+
+    data: bytes
+    media_type: str
+    width: int | None = None
+    height: int | None = None
 
 
 async def _missing(
@@ -74,23 +92,31 @@ async def _missing(
 
 
 def _render(
-    opened: Any, kinds: set[DerivativeKind], settings: EvidenceSettings
-) -> dict[DerivativeKind, Picture]:
-    """Runs in a thread: the requested derivatives as (bytes, width, height)."""
-    made: dict[DerivativeKind, Picture] = {}
+    opened: Any, kinds: set[DerivativeKind], settings: EvidenceSettings, *, audio: bool
+) -> dict[DerivativeKind, Made]:
+    """Runs in a thread: the requested derivatives (`audio`: of an audio item)."""
+    made: dict[DerivativeKind, Made] = {}
     if DerivativeKind.THUMBNAIL in kinds:
         with StoredObjectFile(opened) as source:
             thumb = make_thumbnail(source, settings.thumbnail_width)  # type: ignore[arg-type]
         if thumb is not None:
-            made[DerivativeKind.THUMBNAIL] = thumb
-    if DerivativeKind.PROXY in kinds:
+            made[DerivativeKind.THUMBNAIL] = Made(
+                thumb.data, "image/jpeg", thumb.width, thumb.height
+            )
+    if DerivativeKind.PROXY in kinds and audio:
+        buffer = io.BytesIO()
+        with StoredObjectFile(opened) as source:
+            bitrate = settings.proxy_audio_bitrate
+            if make_audio_proxy(source, buffer, bitrate):  # type: ignore[arg-type]
+                made[DerivativeKind.PROXY] = Made(buffer.getvalue(), "audio/mp4")
+    elif DerivativeKind.PROXY in kinds:
         opts = ProxySettings(
             settings.proxy_height, settings.proxy_video_bitrate, settings.proxy_audio_bitrate
         )
         buffer = io.BytesIO()
         with StoredObjectFile(opened) as source:
             width, height = make_proxy(source, buffer, opts)  # type: ignore[arg-type]
-        made[DerivativeKind.PROXY] = Picture(buffer.getvalue(), width, height)
+        made[DerivativeKind.PROXY] = Made(buffer.getvalue(), "video/mp4", width, height)
     return made
 
 
@@ -104,11 +130,8 @@ async def _store_bytes(store: ContentStore, data: bytes) -> StoredObject:
     return await writer.finish()
 
 
-MEDIA_TYPES = {DerivativeKind.THUMBNAIL: "image/jpeg", DerivativeKind.PROXY: "video/mp4"}
-
-
 async def _record(
-    db: Database, item_id: uuid.UUID, kind: DerivativeKind, stored: StoredObject, pic: Picture
+    db: Database, item_id: uuid.UUID, kind: DerivativeKind, stored: StoredObject, made: Made
 ) -> bool:
     async with db.transaction() as session:
         item = await session.get(EvidenceItem, item_id, with_for_update={"read": True})
@@ -122,13 +145,14 @@ async def _record(
             "kind": kind.value,
             "sha256": stored.sha256,
             "size_bytes": stored.size,
-            "media_type": MEDIA_TYPES[kind],
-            "width": pic.width,
-            "height": pic.height,
+            "media_type": made.media_type,
+            "width": made.width,
+            "height": made.height,
         }
         inserted = await insert_once(session, Derivative, values)
         if inserted:
-            await Auditor(session=session, actor=None, actor_kind="system").record(
+            await custody.record(
+                Auditor(session=session, actor=None, actor_kind="system"),
                 "evidence.derivative_made",
                 object_type="evidence",
                 object_id=item_id,
@@ -147,13 +171,14 @@ async def build_derivatives(
         return {}
     opened = await store.open_object(item.sha256)
     try:
-        made = await asyncio.to_thread(_render, opened, kinds, settings)
+        audio = item.kind == EvidenceKind.AUDIO
+        made = await asyncio.to_thread(_render, opened, kinds, settings, audio=audio)
     finally:
         opened.close()
     result = {kind.value: "none" for kind in kinds}
-    for kind, picture in made.items():
-        stored = await _store_bytes(store, picture.data)
-        inserted = await _record(db, item.id, kind, stored, picture)
+    for kind, derivative in made.items():
+        stored = await _store_bytes(store, derivative.data)
+        inserted = await _record(db, item.id, kind, stored, derivative)
         result[kind.value] = "made" if inserted else "kept"
     log.info("evidence derivatives", extra={"evidence_id": str(evidence_id), "result": result})
     return result

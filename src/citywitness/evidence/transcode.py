@@ -1,4 +1,5 @@
-"""Making derivatives with PyAV: a JPEG thumbnail and a low-bitrate browser proxy.
+"""Making derivatives with PyAV: a JPEG thumbnail and low-bitrate browser proxies
+(H.264/AAC MP4 for video, mono AAC in MP4 for audio).
 
 Synchronous and CPU-bound (run in a worker thread).  Sources are read-only file objects
 over the decrypted original; nothing here writes the original.
@@ -17,6 +18,7 @@ import av.error
 
 THUMBNAIL_AT_SECONDS = 1.0
 PROXY_FPS = 15
+AUDIO_PROXY_RATE = 24_000  # Hz: speech and scene sound; every browser's AAC decoder takes it
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,33 @@ def _transcode(  # noqa: PLR0917 - the streams of one transcode, private
     out.mux(video_out.encode())
     if audio_out is not None:
         out.mux(audio_out.encode())
+
+
+def make_audio_proxy(source: BinaryIO | Path, dest: BinaryIO | Path, bitrate: int) -> bool:
+    """Write a mono AAC-LC MP4 (M4A) of the first audio stream to `dest`, for any input
+    PyAV decodes (AMR, PCM WAV, MP3, Opus...); False if there is no audio to decode.
+
+    Like the video proxy, built in memory, index at the end (no `+faststart`)."""
+    target = str(source) if isinstance(source, Path) else source
+    try:
+        with av.open(target, mode="r") as src:
+            if not src.streams.audio:
+                return False
+            audio_in = src.streams.audio[0]
+            sink = str(dest) if isinstance(dest, Path) else dest
+            with av.open(sink, mode="w", format="mp4") as out:
+                audio_out = out.add_stream("aac", rate=AUDIO_PROXY_RATE, layout="mono")
+                audio_out.bit_rate = bitrate
+                resampler = av.AudioResampler(format="fltp", layout="mono", rate=AUDIO_PROXY_RATE)
+                for frame in src.decode(audio_in):
+                    for mono in resampler.resample(frame):
+                        out.mux(audio_out.encode(mono))
+                for mono in resampler.resample(None):
+                    out.mux(audio_out.encode(mono))
+                out.mux(audio_out.encode())
+    except av.error.FFmpegError:
+        return False
+    return True
 
 
 def is_decodable_video(source: BinaryIO | Path) -> bool:

@@ -10,9 +10,7 @@ is the truth about how many bytes are durable (`Upload-Offset`), the row's
 
 from __future__ import annotations
 
-import asyncio
 import re
-import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +42,6 @@ from citywitness.kit.errors import Conflict, ValidationFailed
 from citywitness.settings import EvidenceSettings
 from citywitness.storage import ContentStore
 from citywitness.storage.errors import UploadNotFound
-from citywitness.storage.staging import upload_dir
 
 UPLOAD = "evidence_upload"
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -121,6 +118,33 @@ class UploadStatus:
         if self.duplicate is not None:
             extra["CW-Evidence-Duplicate"] = "true" if self.duplicate else "false"
         return tus_headers(**extra)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a PATCH needs of the upload row, read in the first unit of work."""
+
+    id: uuid.UUID
+    storage_id: str
+    length: int
+    offset: int
+    department_id: uuid.UUID
+    created_by: uuid.UUID
+    expected_sha256: str | None
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, upload: Upload) -> Snapshot:
+        return cls(
+            upload.id,
+            upload.storage_upload_id,
+            upload.upload_length,
+            upload.upload_offset,
+            upload.department_id,
+            upload.created_by,
+            upload.expected_sha256,
+            dict(upload.metadata_),
+        )
 
 
 @dataclass(frozen=True)
@@ -271,15 +295,22 @@ async def durable_offset(store: ContentStore, upload: Upload) -> int:
     return partial.sealed.size if partial.sealed is not None else partial.offset
 
 
+def completed_status(upload: Upload) -> UploadStatus:
+    """What HEAD (and a 409 to a PATCH) says about a completed upload: its item."""
+    return UploadStatus(
+        upload.id, upload.upload_length, upload.upload_length, None, upload.evidence_id
+    )
+
+
 async def upload_status(
     session: AsyncSession, store: ContentStore, principal: Principal, upload_id: uuid.UUID
 ) -> UploadStatus:
     """HEAD: the durable offset (or the evidence item, once complete)."""
     upload = await load_visible(session, principal, upload_id)
     if upload.state == UploadState.COMPLETED:
-        return UploadStatus(
-            upload.id, upload.upload_length, upload.upload_length, None, upload.evidence_id
-        )
+        # a crash between registration and the removal of staging left it behind
+        await discard_staging(store, upload.storage_upload_id)
+        return completed_status(upload)
     ensure_open(upload)
     offset = await durable_offset(store, upload)
     return UploadStatus(upload.id, offset, upload.upload_length, upload.expires_at)
@@ -287,9 +318,7 @@ async def upload_status(
 
 async def discard_staging(store: ContentStore, storage_upload_id: str) -> None:
     """Remove an upload's partial bytes (idempotent)."""
-    directory = upload_dir(store.staging_dir, storage_upload_id)
-    await asyncio.to_thread(shutil.rmtree, directory, True)
-    store.release_reservation(storage_upload_id)
+    await store.discard_upload(storage_upload_id)
 
 
 async def terminate_upload(

@@ -1,10 +1,12 @@
-"""Receiving a tus upload's bytes and completing it (PATCH, and HEAD's crash recovery).
+"""Receiving a tus upload's bytes (PATCH), and completing it when the last one is durable.
 
-A PATCH body streams straight into the upload's `ObjectWriter`: hashed (whole file, and
-per PATCH when `Upload-Checksum` is sent) and encrypted as it arrives, never read twice.
-It runs as three units of work, because a body may take minutes and must not hold a
-database transaction open: load and check the upload; stream (no transaction); record
-the new offset, or complete the upload.
+A PATCH body streams straight into the upload's `ObjectWriter` through a pipeline
+(`ObjectWriter.pipeline`): while the event loop receives the next batch, worker threads
+hash the previous one (whole file; and, with `Upload-Checksum`, the PATCH in a second
+thread at the same time) and encrypt and append it.  Nothing is read twice.  A PATCH runs
+as three units of work, because a body may take minutes and must not hold a database
+transaction open: load and check the upload; stream (no transaction); record the new
+offset, or complete the upload (`tus_complete.py`).
 
 Durability: an offset is reported (PATCH response, HEAD) only once the writer's
 checkpoint holds it.  Without `Upload-Checksum` a long body is checkpointed every
@@ -13,6 +15,10 @@ nothing of a PATCH is kept unless the whole body matches (460 otherwise).  The w
 an upload stays in this process between PATCHes; a writer kept there has every byte it
 received checkpointed.  After a failed PATCH, or a restart, the writer is reopened from
 its last checkpoint (`ContentStore.resume_writer`), which drops unacknowledged bytes.
+
+A restart can also find every byte durable but the upload not completed (a crash during
+completion): the next HEAD completes it, and so does a retried PATCH, which is then
+answered 409 with `Upload-Offset` at the end and the item in `CW-Evidence-Id`.
 """
 
 from __future__ import annotations
@@ -20,25 +26,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citywitness.audit.service import Outcome
-from citywitness.evidence.ingest import register_object
-from citywitness.evidence.models import IngestChannel, Upload, UploadState
-from citywitness.evidence.schemas import IngestMetadata
+from citywitness.evidence.models import Upload, UploadState
 from citywitness.evidence.tus import (
-    UPLOAD,
     CallContext,
+    Snapshot,
     UploadStatus,
+    completed_status,
+    discard_staging,
     ensure_open,
     load_visible,
 )
+from citywitness.evidence.tus_complete import UploadCompleter
 from citywitness.evidence.tus_protocol import (
     Checksum,
     ChecksumMismatch,
@@ -49,10 +55,15 @@ from citywitness.evidence.tus_protocol import (
 )
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
-from citywitness.kit.errors import AppError
 from citywitness.settings import EvidenceSettings
-from citywitness.storage import ContentStore, ObjectWriter, StoredObject
+from citywitness.storage import ContentStore, ObjectWriter
 from citywitness.storage.errors import UploadNotFound
+
+
+def _hash_batch(hasher: Any, batch: Sequence[bytes | memoryview]) -> None:
+    """The per-PATCH SHA-256, in its own thread beside the writer's (see `_stream`)."""
+    for piece in batch:
+        hasher.update(piece)
 
 
 class BodyInterrupted(Exception):
@@ -87,33 +98,6 @@ class PatchRequest:
     body: AsyncIterator[bytes]
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What a PATCH needs of the upload row, read in the first unit of work."""
-
-    id: uuid.UUID
-    storage_id: str
-    length: int
-    offset: int
-    department_id: uuid.UUID
-    created_by: uuid.UUID
-    expected_sha256: str | None
-    metadata: dict[str, Any]
-
-    @classmethod
-    def of(cls, upload: Upload) -> Snapshot:
-        return cls(
-            upload.id,
-            upload.storage_upload_id,
-            upload.upload_length,
-            upload.upload_offset,
-            upload.department_id,
-            upload.created_by,
-            upload.expected_sha256,
-            dict(upload.metadata_),
-        )
-
-
 class UploadReceiver:
     """PATCH and HEAD of tus uploads in one process (see the module doc)."""
 
@@ -128,25 +112,29 @@ class UploadReceiver:
         self.store = store
         self.settings = settings
         self.registry = registry
+        self.completer = UploadCompleter(db, store)
 
-    @staticmethod
-    async def snapshot(session: AsyncSession, ctx: CallContext, upload_id: uuid.UUID) -> Snapshot:
+    async def snapshot(
+        self, session: AsyncSession, ctx: CallContext, upload_id: uuid.UUID
+    ) -> Snapshot:
         """The caller's open upload (404 / 409 / 410 otherwise), in the caller's transaction."""
         upload = await load_visible(session, ctx.principal, upload_id)
-        if upload.state == UploadState.COMPLETED:
-            offset = str(upload.upload_length)
-            raise UploadOffsetMismatch(headers=tus_headers(**{"Upload-Offset": offset}))
+        await self._refuse_completed(upload)
         ensure_open(upload)
         return Snapshot.of(upload)
+
+    async def _refuse_completed(self, upload: Upload) -> None:
+        """409 for a PATCH to a completed upload: its end offset and its item."""
+        if upload.state == UploadState.COMPLETED:
+            await discard_staging(self.store, upload.storage_upload_id)  # crash leftovers
+            raise UploadOffsetMismatch(headers=completed_status(upload).headers())
 
     async def _still_open(self, snap: Snapshot) -> None:
         """Re-check under this process's lock: a DELETE may have won the race."""
         async with self.db.transaction() as session:
             upload = await session.get(Upload, snap.id)
             assert upload is not None  # noqa: S101 - uploads are never deleted
-            if upload.state == UploadState.COMPLETED:
-                offset = str(upload.upload_length)
-                raise UploadOffsetMismatch(headers=tus_headers(**{"Upload-Offset": offset}))
+            await self._refuse_completed(upload)
             ensure_open(upload)
 
     async def _writer(self, snap: Snapshot) -> ObjectWriter:
@@ -168,9 +156,10 @@ class UploadReceiver:
                 live.writer = await self._writer(snap)
             writer = live.writer
             if patch.offset != writer.offset:
-                raise UploadOffsetMismatch(
-                    headers=tus_headers(**{"Upload-Offset": str(writer.offset)})
-                )
+                headers = {"Upload-Offset": str(writer.offset)}
+                if writer.offset == snap.length:  # a retry after a crash during completion
+                    headers = (await self._complete(ctx, snap, writer)).headers()
+                raise UploadOffsetMismatch(headers=tus_headers(**headers))
             if patch.content_length is not None and (
                 patch.offset + patch.content_length > snap.length
             ):
@@ -191,22 +180,24 @@ class UploadReceiver:
             return await self._record_offset(snap, durable)
 
     async def _stream(self, writer: ObjectWriter, snap: Snapshot, patch: PatchRequest) -> int:
+        """Pipe the body into the writer; the durable offset at its end (checksum verified)."""
         hasher = hashlib.sha256() if patch.checksum is not None else None
-        received, since_checkpoint = writer.offset, 0
-        every = self.settings.upload_checkpoint_bytes
-        async for piece in patch.body:
-            if not piece:
-                continue
-            received += len(piece)
-            if received > snap.length:
-                raise UploadTooLarge(fields={"body": "runs past Upload-Length"})
-            if hasher is not None:
-                hasher.update(piece)
-            await writer.write(piece)
-            since_checkpoint += len(piece)
-            if hasher is None and since_checkpoint >= every:
-                await writer.checkpoint()
-                since_checkpoint = 0
+        side = None if hasher is None else partial(_hash_batch, hasher)
+        every = self.settings.upload_checkpoint_bytes if hasher is None else None
+        received = writer.offset
+        async with writer.pipeline(side=side) as pipe:
+            try:
+                async for piece in patch.body:
+                    received += len(piece)
+                    if received > snap.length:
+                        raise UploadTooLarge(fields={"body": "runs past Upload-Length"})
+                    await pipe.write(piece)
+                    if every is not None and pipe.since_checkpoint >= every:
+                        await pipe.checkpoint()
+            except BodyInterrupted:
+                if hasher is None:  # keep what arrived (`receive` checkpoints it)
+                    await pipe.flush()
+                raise
         checksum = patch.checksum
         if checksum is not None and hasher is not None and hasher.digest() != checksum.digest:
             raise ChecksumMismatch(headers=tus_headers(**{"Upload-Offset": str(patch.offset)}))
@@ -235,65 +226,6 @@ class UploadReceiver:
         self, ctx: CallContext, snap: Snapshot, writer: ObjectWriter
     ) -> UploadStatus:
         try:
-            stored = await writer.finish(snap.expected_sha256)
-        except AppError as exc:  # HashMismatch: the staging bytes are gone
+            return await self.completer.complete(ctx, snap, writer)
+        finally:  # done, or refused: either way a later request starts from the disk
             self.registry.forget(snap.storage_id)
-            await self._refuse(ctx, snap, exc)
-            raise
-        self.registry.forget(snap.storage_id)
-        try:
-            return await self._register(ctx, snap, stored)
-        except AppError as exc:  # not media, empty, quota...: the object stays unreferenced
-            await self._refuse(ctx, snap, exc)
-            raise
-
-    async def _register(
-        self, ctx: CallContext, snap: Snapshot, stored: StoredObject
-    ) -> UploadStatus:
-        async with self.db.transaction() as session:
-            auditor = ctx.auditor(session)
-            upload = await session.scalar(
-                select(Upload).where(Upload.id == snap.id).with_for_update()
-            )
-            assert upload is not None  # noqa: S101 - uploads are never deleted
-            registered = await register_object(
-                session,
-                auditor,
-                store=self.store,
-                stored=stored,
-                department_id=snap.department_id,
-                uploaded_by=snap.created_by,
-                channel=IngestChannel.TUS,
-                meta=IngestMetadata.parse(snap.metadata),
-                upload_id=snap.id,
-            )
-            upload.state = UploadState.COMPLETED
-            upload.upload_offset = snap.length
-            upload.evidence_id = registered.item.id
-            await auditor.record(
-                "evidence.upload_completed",
-                object_type=UPLOAD,
-                object_id=upload.id,
-                department_id=upload.department_id,
-                details={"evidence_id": str(registered.item.id), "sha256": stored.sha256},
-            )
-        return UploadStatus(
-            snap.id, snap.length, snap.length, None, registered.item.id, not registered.created
-        )
-
-    async def _refuse(self, ctx: CallContext, snap: Snapshot, exc: AppError) -> None:
-        """The completed bytes were refused: the upload ends (its row says why)."""
-        async with self.db.transaction() as session:
-            upload = await session.get(Upload, snap.id, with_for_update=True)
-            if upload is None or upload.state != UploadState.OPEN:
-                return
-            upload.state = UploadState.TERMINATED
-            upload.metadata_ = {**upload.metadata_, "refused": exc.code}
-            await ctx.auditor(session).record(
-                "evidence.upload_refused",
-                outcome=Outcome.FAILURE,
-                object_type=UPLOAD,
-                object_id=upload.id,
-                department_id=upload.department_id,
-                details={"code": exc.code},
-            )

@@ -8,9 +8,15 @@ from dataclasses import dataclass, field
 Check = Callable[[], Awaitable[str | None]]
 
 
+def healthy(result: str) -> bool:
+    """Whether a check's result counts as ready: "ok", or "ok: <note>" (off, degraded)."""
+    return result == "ok" or result.startswith("ok: ")
+
+
 @dataclass
 class Readiness:
-    """Named checks; a check returns None when healthy or a short reason when not."""
+    """Named checks; a check returns None when healthy or a short reason when not (a
+    reason starting with "ok: " is a note: the component is still ready)."""
 
     checks: dict[str, Check] = field(default_factory=dict)
 

@@ -27,9 +27,13 @@ from pydantic_settings import (
 from citywitness.settings.sections import (
     AuthSettings,
     DatabaseSettings,
+    DevicesSettings,
     EvidenceSettings,
+    ExportSettings,
     JobsSettings,
+    LedgerSettings,
     LoggingSettings,
+    MqttSettings,
     OidcProviderSettings,
     S3StorageSettings,
     Section,
@@ -73,6 +77,18 @@ class Settings(BaseSettings):
     )
     evidence: EvidenceSettings = Field(
         default_factory=EvidenceSettings, description="Evidence records, search and playback."
+    )
+    ledger: LedgerSettings = Field(
+        default_factory=LedgerSettings, description="Custody ledger and its checkpoints."
+    )
+    exports: ExportSettings = Field(
+        default_factory=ExportSettings, description="Court export packages and C2PA signing."
+    )
+    devices: DevicesSettings = Field(
+        default_factory=DevicesSettings, description="Recorders: enrollment, presence, telemetry."
+    )
+    mqtt: MqttSettings = Field(
+        default_factory=MqttSettings, description="MQTT broker (embedded or external) and bridge."
     )
 
     @classmethod
@@ -187,9 +203,13 @@ __all__ = [
     "ENV_PREFIX",
     "AuthSettings",
     "DatabaseSettings",
+    "DevicesSettings",
     "EvidenceSettings",
+    "ExportSettings",
     "JobsSettings",
+    "LedgerSettings",
     "LoggingSettings",
+    "MqttSettings",
     "OidcProviderSettings",
     "S3StorageSettings",
     "Section",

@@ -306,3 +306,322 @@ class EvidenceSettings(Section):
             "expired, or after a manual deletion was approved) before it is destroyed."
         ),
     )
+
+
+class LedgerTimestampSettings(Section):
+    """RFC 3161 time stamps on checkpoints (off while `tsa_url` is unset)."""
+
+    tsa_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of the RFC 3161 time-stamp authority (HTTP POST, application/timestamp-query). "
+            "Unset: no time stamps, and /readyz says so without failing."
+        ),
+    )
+    trust_roots_file: Path | None = Field(
+        default=None,
+        description=(
+            "PEM file with the TSA's root certificate(s); every token is verified against it "
+            "before it is stored. Required with tsa_url; relative paths are under data_dir."
+        ),
+    )
+    interval_minutes: int = Field(
+        default=10,
+        ge=1,
+        le=24 * 60,
+        description="Stamp the latest checkpoint at most this often (when it is newer).",
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time allowed for one TSA request."
+    )
+    stale_after_minutes: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "While stamping fails, /readyz reports it as degraded (still ready); once the "
+            "last success (or the first failure) is this old, the check fails."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _url_needs_roots(self) -> LedgerTimestampSettings:
+        if self.tsa_url and self.trust_roots_file is None:
+            raise ValueError("trust_roots_file is required when tsa_url is set")
+        return self
+
+
+class HttpAnchorSettings(Section):
+    """A generic deposit service over HTTP (POST a checkpoint hash, get a transaction)."""
+
+    kind: Literal["http"] = Field(description="Adapter: `http` (JSON deposit service).")
+    name: str = Field(
+        pattern=r"^[a-z0-9-]{1,40}$",
+        description="Short name of this anchor (stored with receipts).",
+    )
+    url: str = Field(description="Deposit endpoint; receipts are checked at <url>/<transaction>.")
+    token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to the service, if it needs one."
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time allowed for one request."
+    )
+
+
+class LedgerAnchorSettings(Section):
+    """External anchors of checkpoints (off while `adapters` is empty)."""
+
+    adapters: list[HttpAnchorSettings] = Field(
+        default_factory=list,
+        description="Anchors to deposit checkpoint hashes with, each chosen by its `kind`.",
+    )
+    interval_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Anchor the latest checkpoint at most this often (when it is newer).",
+    )
+    stale_after_minutes: int = Field(
+        default=180,
+        ge=1,
+        description=(
+            "While anchoring fails, /readyz reports it as degraded (still ready); once the "
+            "last success (or the first failure) is this old, the check fails."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> LedgerAnchorSettings:
+        names = [adapter.name for adapter in self.adapters]
+        if len(names) != len(set(names)):
+            raise ValueError("anchor names must be unique")
+        return self
+
+
+class LedgerSettings(Section):
+    """The custody ledger: a Merkle log with signed checkpoints (issue 4, docs/ledger.md)."""
+
+    origin: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9.-]*(/[a-z0-9.-]+)*$",
+        description=(
+            "The log's origin line and key name in checkpoints; unset: "
+            "`<city>.citywitness/log`. Changing it starts a different log for verifiers."
+        ),
+    )
+    key_file: Path = Field(
+        default=Path("keys/ledger-log.pem"),
+        description=(
+            "Ed25519 checkpoint signing key, PKCS#8 PEM (created 0600 in a 0700 directory on "
+            "first use; refused if group or world can read it); relative paths are under data_dir."
+        ),
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description=(
+            "The sequencer gives new entries their indexes and signs a checkpoint at most "
+            "this often (and only when there are new entries)."
+        ),
+    )
+    sequence_batch_size: int = Field(
+        default=50_000,
+        ge=1,
+        le=1_000_000,
+        description="Most entries one sequencing run takes (the rest wait for the next run).",
+    )
+    timestamps: LedgerTimestampSettings = Field(
+        default_factory=LedgerTimestampSettings,
+        description="RFC 3161 time stamps on checkpoints (off until a TSA URL is set).",
+    )
+    anchors: LedgerAnchorSettings = Field(
+        default_factory=LedgerAnchorSettings,
+        description="External anchors of checkpoint hashes (off until one is configured).",
+    )
+
+
+class ExportSettings(Section):
+    """Court export packages and their C2PA signing identity (issue 4, docs/ledger.md)."""
+
+    c2pa_dir: Path = Field(
+        default=Path("keys/c2pa"),
+        description=(
+            "Where the platform's private C2PA CA and signing certificate are created on "
+            "first use (0700 directory, 0600 keys); relative paths are under data_dir. "
+            "Ignored when c2pa_cert_chain_file is set."
+        ),
+    )
+    c2pa_cert_chain_file: Path | None = Field(
+        default=None,
+        description="PEM chain of a configured C2PA signing certificate (end entity first).",
+    )
+    c2pa_key_file: Path | None = Field(
+        default=None, description="PKCS#8 PEM P-256 key of that certificate (mode 0600)."
+    )
+    c2pa_trust_anchor_file: Path | None = Field(
+        default=None, description="PEM root certificate the configured chain leads to."
+    )
+    organization: str = Field(
+        default="CityWitness",
+        max_length=64,
+        description="Organization named in the certificates created on first use.",
+    )
+    build_dir: Path = Field(
+        default=Path("exports/building"),
+        description=(
+            "Where an export job writes its package before storing it encrypted (one 0700 "
+            "directory per export, removed when the job ends, fails, or is retried); "
+            "relative paths are under data_dir.  Needs room for the largest package."
+        ),
+    )
+    package_ttl_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 90,
+        description=(
+            "How long a finished API export package stays downloadable; then the cleanup "
+            "job crypto-shreds it and the export reads `expired`."
+        ),
+    )
+    max_items: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Most items one export may hold (an item list or a search query).",
+    )
+
+    @model_validator(mode="after")
+    def _chain_needs_key(self) -> ExportSettings:
+        configured = (self.c2pa_cert_chain_file, self.c2pa_key_file, self.c2pa_trust_anchor_file)
+        if any(configured) and not all(configured):
+            raise ValueError(
+                "c2pa_cert_chain_file, c2pa_key_file and c2pa_trust_anchor_file go together"
+            )
+        return self
+
+
+class DevicesSettings(Section):
+    """Recorders: enrollment, presence, telemetry limits and position retention."""
+
+    enrollment_code_ttl_minutes: int = Field(
+        default=1440,
+        ge=1,
+        le=10_080,
+        description="How long a one-time enrollment code stays valid, in minutes.",
+    )
+    enrollment_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong codes tried against a recorder before its pending code is burned.",
+    )
+    offline_after_seconds: int = Field(
+        default=120,
+        ge=10,
+        le=86_400,
+        description="A recorder not heard from (any message) for this long is marked offline.",
+    )
+    state_write_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "Least time between two writes of a recorder's hot state (device_state) when "
+            "nothing material changed; also the console push rate limit."
+        ),
+    )
+    max_clock_skew_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="How far in the future (device clock vs arrival) a time may be; beyond: 422.",
+    )
+    max_backfill_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description=(
+            "Oldest position or event accepted (days before arrival); also how long message "
+            "ids are kept for de-duplication (this plus one day)."
+        ),
+    )
+    partitions_ahead_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Daily position partitions the maintenance job creates ahead of today.",
+    )
+    positions_retention_days: int = Field(
+        default=90,
+        ge=0,
+        le=36_600,
+        description=(
+            "Position partitions older than this many days are dropped by the maintenance "
+            "job; 0 keeps positions forever."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _keep_what_may_still_arrive(self) -> DevicesSettings:
+        if 0 < self.positions_retention_days <= self.max_backfill_days:
+            raise ValueError("positions_retention_days must exceed max_backfill_days (or be 0)")
+        return self
+
+
+class MqttSettings(Section):
+    """MQTT transport of recorders: embedded broker or an external one, and the bridge."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Run MQTT inside `serve`: the embedded broker (unless `url` is set) and the bridge "
+            "that stores what recorders publish."
+        ),
+    )
+    url: str | None = Field(
+        default=None,
+        pattern=r"^mqtts?://[^/?#@]+:[0-9]{1,5}/?$",
+        description=(
+            "External broker (mqtt://host:port or mqtts://host:port, e.g. Mosquitto or EMQX; "
+            "credentials go in username/password, not in the URL). "
+            "Unset: the embedded broker listens on listen_host:listen_port."
+        ),
+    )
+    username: str | None = Field(
+        default=None,
+        max_length=200,
+        description="User name of the bridge on the external broker (unset: anonymous).",
+    )
+    password: SecretStr | None = Field(
+        default=None, description="Password of the bridge on the external broker."
+    )
+    listen_host: str = Field(
+        default="127.0.0.1",
+        description="Address the embedded broker listens on (0.0.0.0: reachable from the network).",
+    )
+    listen_port: int = Field(
+        default=1884,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of the embedded broker (not 1883, where a system Mosquitto often runs); "
+            "`serve` stops with a clear message when it is taken."
+        ),
+    )
+    bridge_client_id: str = Field(
+        default="citywitness-bridge",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description=(
+            "MQTT client id of the bridge; its persistent session keeps unacknowledged "
+            "messages at the broker while the bridge is away. One bridge per id."
+        ),
+    )
+    bridge_batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="Most messages the bridge stores in one transaction (acknowledged after it).",
+    )
+    keepalive_seconds: int = Field(
+        default=30, ge=5, le=3600, description="MQTT keep-alive of the bridge's connection."
+    )

@@ -15,6 +15,7 @@ grace period.  Destruction runs the other way: key first, then bytes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import secrets
@@ -38,6 +39,12 @@ from citywitness.storage.errors import (
 from citywitness.storage.format import stored_size
 from citywitness.storage.keys import KeyWrapper
 from citywitness.storage.keystore import Guard, KeyRecord, KeyStore, Usage
+from citywitness.storage.pipeline import (
+    PIPELINE_BATCH_BYTES,
+    SideFunction,
+    WritePipeline,
+    run_job,
+)
 from citywitness.storage.reading import ObjectMissing, OpenObject, object_context
 from citywitness.storage.staging import PartialUpload, StagedWriter, read_checkpoint, upload_dir
 
@@ -106,15 +113,43 @@ class ObjectWriter:
             else:
                 await asyncio.to_thread(self._core.write, data)
 
+    @contextlib.asynccontextmanager
+    async def pipeline(
+        self, side: SideFunction | None = None, batch_bytes: int = PIPELINE_BATCH_BYTES
+    ) -> AsyncIterator[WritePipeline]:
+        """Write a long stream with receiving and sealing overlapped (storage/pipeline.py).
+
+        Leaving the block normally flushes every piece into the upload (not yet durable:
+        `checkpoint` does that); on an error the batches in flight are waited for, not
+        written on, and the writer is to be resumed from its last checkpoint.
+        """
+        async with self._lock:
+            pipe = WritePipeline(self._core, side, batch_bytes)
+            try:
+                yield pipe
+                await pipe.flush()
+            finally:
+                await pipe.settle()
+
     async def checkpoint(self) -> int:
         async with self._lock:
-            return await asyncio.to_thread(self._core.checkpoint)
+            return await run_job(self._core.checkpoint)
 
-    async def finish(self, expected_sha256: str | None = None) -> StoredObject:
-        """Seal, verify the digest, deduplicate, store bytes then key; idempotent on resume."""
+    async def finish(
+        self, expected_sha256: str | None = None, *, keep_staging: bool = False
+    ) -> StoredObject:
+        """Seal, verify the digest, deduplicate, store bytes then key; idempotent on resume.
+
+        With `keep_staging`, the sealed upload's checkpoint stays until the caller has
+        recorded the object and calls `ContentStore.discard_upload`: a crash before that
+        finds the upload still sealed and `finish` of the resumed writer returns the same
+        object again (the caller's completion is then idempotent too).
+        """
         async with self._lock:
             try:
-                return await self._store.commit_upload(self._core, expected_sha256)
+                return await self._store.commit_upload(
+                    self._core, expected_sha256, keep_staging=keep_staging
+                )
             finally:
                 self._store.release_reservation(self.upload_id)
 
@@ -192,20 +227,29 @@ class ContentStore:
         directory = upload_dir(self.staging_dir, upload_id)
         return await asyncio.to_thread(read_checkpoint, directory)
 
+    async def discard_upload(self, upload_id: str) -> None:
+        """Remove a partial (or sealed and kept) upload's staging directory; idempotent."""
+        directory = upload_dir(self.staging_dir, upload_id)
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+        self.release_reservation(upload_id)
+
     def release_reservation(self, upload_id: str) -> None:
         """Forget the capacity held for an upload (it finished or was aborted)."""
         self._reserved.pop(upload_id, None)
 
-    async def commit_upload(self, core: StagedWriter, expected: str | None) -> StoredObject:
+    async def commit_upload(
+        self, core: StagedWriter, expected: str | None, *, keep_staging: bool = False
+    ) -> StoredObject:
         """Seal and store an upload (`ObjectWriter.finish`); the steps in the module doc."""
-        sealed = await asyncio.to_thread(core.seal)
+        sealed = await run_job(core.seal)
         if expected is not None and expected.lower() != sealed.sha256:
             await asyncio.to_thread(core.discard)
             raise HashMismatch(fields={"expected": expected.lower(), "actual": sealed.sha256})
         existing = await self.keys.get(sealed.sha256)
         object_id = uuid.UUID(bytes=core.state.object_id)
         if existing is not None and existing.object_id != object_id:
-            await asyncio.to_thread(core.discard)
+            if existing.destroyed or not keep_staging:
+                await asyncio.to_thread(core.discard)
             if existing.destroyed:
                 raise ObjectDestroyed(fields={"sha256": sealed.sha256})
             return StoredObject.of(existing, deduplicated=True)
@@ -226,7 +270,8 @@ class ContentStore:
             existing = await self.keys.add(record)
             if existing.object_id != object_id:  # another writer won the race: keep theirs
                 await asyncio.to_thread(self.backend.delete, name)
-        await asyncio.to_thread(core.discard)
+        if not keep_staging:
+            await asyncio.to_thread(core.discard)
         return StoredObject.of(existing, deduplicated=existing.object_id != object_id)
 
     def _put_sealed(self, core: StagedWriter, name: str) -> None:

@@ -80,13 +80,13 @@ async def test_video_gets_a_thumbnail_and_a_proxy(
     assert item_out.json()["derivatives"] == ["proxy", "thumbnail"]
 
 
-async def test_photos_get_a_thumbnail_only_and_audio_nothing(
+async def test_photos_get_a_thumbnail_only_and_audio_a_proxy_only(
     db: Database, store: ContentStore, settings: Settings
 ) -> None:
     photo = (await register(db, store, make_jpeg(), filename="scene.jpg")).item
     audio = (await register(db, store, make_wav(), filename="call.wav")).item
     assert await build_derivatives(db, store, settings.evidence, photo.id) == {"thumbnail": "made"}
-    assert await build_derivatives(db, store, settings.evidence, audio.id) == {}
+    assert await build_derivatives(db, store, settings.evidence, audio.id) == {"proxy": "made"}
 
 
 async def test_the_proxy_needs_evidence_play(

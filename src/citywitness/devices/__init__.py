@@ -1,0 +1,1 @@
+"""Recorders: registry, shift binding, enrollment, device credentials, telemetry, presence."""

@@ -1,0 +1,150 @@
+"""Console WebSocket: /api/v1/ws/devices pushes the latest state of recorders in scope.
+
+Authentication: `Authorization: Bearer <token>`, an `access_token` query parameter (for
+browsers, which cannot set headers on a WebSocket), or the console session cookie, in
+which case the `Origin` must be the platform's own (`server.public_url`), against
+cross-site WebSocket hijacking.  The caller needs devices:read; only recorders of the
+departments where it is held are pushed.  On connect: a snapshot of every recorder in
+scope, then one message per state change, at most one per recorder per second:
+`{"type": "state", "state": {recorder_id, department_id, serial, online, ...}}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Collection
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from citywitness.access.permissions import Permission
+from citywitness.access.principal import Principal
+from citywitness.access.service import visible_filter
+from citywitness.api.deps import SESSION_COOKIE
+from citywitness.audit.service import Auditor
+from citywitness.devices.live import StateHub, Subscriber
+from citywitness.devices.models import STATE_TABLE, Recorder
+from citywitness.devices.service import RECORDER
+from citywitness.devices.state import PUBLIC_FIELDS, state_json
+from citywitness.identity.principals import principal_from_session, principal_from_token
+from citywitness.kit.db import Database
+from citywitness.settings import Settings
+
+router = APIRouter()
+
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+HUB_KEY = "device_state_hub"
+
+
+def _origin_ok(websocket: WebSocket, settings: Settings) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookie to abuse
+    own = urlsplit(settings.server.public_url)
+    theirs = urlsplit(origin)
+    return (own.scheme.replace("http", "ws"), own.netloc) in {
+        (theirs.scheme.replace("http", "ws"), theirs.netloc)
+    }
+
+
+async def _principal(websocket: WebSocket, db: Database, settings: Settings) -> Principal | None:
+    auth = websocket.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else None
+    token = token or websocket.query_params.get("access_token")
+    async with db.transaction() as session:
+        if token:
+            return await principal_from_token(session, token)
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        if cookie is None or not _origin_ok(websocket, settings):
+            return None
+        found = await principal_from_session(session, cookie, settings.auth.session_idle_seconds)
+        return found[0] if found else None
+
+
+async def _snapshot(
+    db: Database, principal: Principal, departments: Collection[uuid.UUID] | None
+) -> list[str]:
+    """The current state of every recorder in scope, as pushed (JSON), and an audit event."""
+    query = (
+        select(Recorder.id, Recorder.department_id, Recorder.serial, STATE_TABLE)
+        .join(STATE_TABLE, STATE_TABLE.c.recorder_id == Recorder.id)
+        .where(
+            visible_filter(
+                principal, Permission.DEVICES_READ, department_column=Recorder.department_id
+            ),
+            STATE_TABLE.c.last_seen_at.is_not(None),
+        )
+        .order_by(Recorder.serial)
+    )
+    async with db.transaction() as session:
+        rows = (await session.execute(query)).mappings().all()
+        auditor = Auditor(session=session, actor=principal)
+        await auditor.record(
+            "devices.live_subscribe",
+            object_type=RECORDER,
+            details={
+                "departments": "all"
+                if departments is None
+                else sorted(str(d) for d in departments),
+                "count": len(rows),
+            },
+        )
+    return [
+        state_json(r["id"], r["department_id"], r["serial"], {f: r[f] for f in PUBLIC_FIELDS})
+        for r in rows
+    ]
+
+
+def _hub(websocket: WebSocket, db: Database) -> StateHub:
+    hub: StateHub | None = getattr(websocket.app.state, HUB_KEY, None)
+    if hub is None:
+        hub = StateHub(db.url)
+        setattr(websocket.app.state, HUB_KEY, hub)
+    return hub
+
+
+async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while True:
+        state = await subscriber.queue.get()
+        await websocket.send_json({"type": "state", "state": state})
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()  # consoles send nothing we need; pings are fine
+
+
+@router.websocket("/ws/devices")
+async def devices_socket(websocket: WebSocket) -> None:
+    db: Database = websocket.app.state.db
+    settings: Settings = websocket.app.state.settings
+    principal = await _principal(websocket, db, settings)
+    if principal is None or not principal.has_anywhere(Permission.DEVICES_READ):
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    departments = principal.departments_with(Permission.DEVICES_READ)
+    hub = _hub(websocket, db)
+    subscriber = Subscriber(
+        departments=departments, min_interval=settings.devices.state_write_interval_seconds
+    )
+    await websocket.accept()
+    await hub.subscribe(subscriber)  # LISTEN first, then the snapshot: nothing falls between
+    try:
+        for payload in await _snapshot(db, principal, departments):
+            await websocket.send_text(f'{{"type":"state","state":{payload}}}')
+        tasks = [
+            asyncio.create_task(_pump(websocket, subscriber)),
+            asyncio.create_task(_until_closed(websocket)),
+        ]
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    finally:
+        await hub.unsubscribe(subscriber)
