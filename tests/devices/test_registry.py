@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from citywitness.access.levels import Role
 from citywitness.audit.models import AuditEvent
 from citywitness.devices.models import DeviceCredential, RecorderBinding
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from tests.devices.helpers import make_enrolled, make_officer, make_recorder, new_serial
-from tests.factories import PUBLIC_SECURITY, TRAFFIC_POLICE, Actor
+from tests.factories import PUBLIC_SECURITY, TRAFFIC_POLICE, Actor, make_actor
 
 
 async def _create(client: httpx.AsyncClient, actor: Actor, **fields: object) -> httpx.Response:
@@ -227,3 +228,13 @@ async def test_database_refuses_two_open_bindings(db: Database) -> None:
             select(DeviceCredential).where(DeviceCredential.recorder_id == recorder.id)
         )
     assert live is None
+
+
+async def test_unknown_department_is_422(client: httpx.AsyncClient, db: Database) -> None:
+    admin = await make_actor(db, roles={PUBLIC_SECURITY: [Role.PLATFORM_ADMIN]})
+    r = await _create(client, admin, department_id=str(uuid.uuid4()))
+    assert (r.status_code, r.json()["error"], r.json()["fields"]) == (
+        422,
+        "unknown_department",
+        {"department_id": "no such department"},
+    )

@@ -181,3 +181,48 @@ async def test_derivatives_are_in_the_log(db: Database) -> None:
             "sha256": found[kind].sha256,
             "size_bytes": found[kind].size_bytes,
         }
+
+
+async def test_sharing_an_item_and_ending_the_share_are_in_the_log(
+    db: Database, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    store = shared_store(db)
+    item = (await register(db, store, make_mp4(1.0, width=64, height=48, audio=False))).item
+    admin = await make_actor(db, roles={PUBLIC_SECURITY: [Role.DEPARTMENT_ADMIN]})
+    body = {
+        "object_type": "evidence",
+        "object_id": str(item.id),
+        "permission": "evidence:read",
+        "grantee_department_id": str(TRAFFIC_POLICE),
+        "reason": "joint investigation",
+    }
+    granted = await client.post("/api/v1/grants", json=body, headers=admin.headers)
+    assert granted.status_code == 201, granted.text
+    grant_id = granted.json()["id"]
+    revoked = await client.delete(f"/api/v1/grants/{grant_id}", headers=admin.headers)
+    assert revoked.status_code == 200, revoked.text
+    await sequence_all(db, settings)
+
+    custody = (await client.get(f"{API}/{item.id}/custody", headers=admin.headers)).json()
+
+    leaves = [entry["leaf"] for entry in custody["entries"]]
+    assert [leaf["kind"] for leaf in leaves] == [
+        "evidence.ingested",
+        "evidence.shared",
+        "evidence.unshared",
+    ]
+    share = {
+        "grant_id": grant_id,
+        "permission": "evidence:read",
+        "grantee_user_id": None,
+        "grantee_department_id": str(TRAFFIC_POLICE),
+    }
+    assert leaves[1]["details"] == {
+        **share,
+        "expires_at": None,
+        "reason_sha256": _sha("joint investigation"),
+    }
+    assert leaves[2]["details"] == share
+    assert [leaf["actor"] for leaf in leaves[1:]] == [
+        {"kind": "user", "id": str(admin.user.id)}
+    ] * 2

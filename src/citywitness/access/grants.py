@@ -29,7 +29,7 @@ from citywitness.access.errors import (
 from citywitness.access.models import Grant
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
-from citywitness.access.registry import ObjectType, Owner
+from citywitness.access.registry import GrantChange, ObjectType, Owner
 from citywitness.access.schemas import GrantCreate
 from citywitness.access.service import ensure_permitted, ensure_visible, has_grant
 from citywitness.access.trail import AuditTrail
@@ -118,6 +118,8 @@ async def create_grant(
         reason=grant.reason,
         details=_details(grant),
     )
+    if entry.on_grant is not None:
+        await entry.on_grant(session, trail, GrantChange("granted", grant, owner))
     return grant
 
 
@@ -169,6 +171,8 @@ async def revoke_grant(
         department_id=owner.department_id,
         details=_details(grant),
     )
+    if entry.on_grant is not None:
+        await entry.on_grant(session, trail, GrantChange("revoked", grant, owner))
     return grant
 
 

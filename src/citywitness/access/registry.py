@@ -15,11 +15,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.access.levels import Classification
+from citywitness.access.models import Grant
 from citywitness.access.permissions import Permission
+from citywitness.access.trail import AuditTrail
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,26 @@ Resolver = Callable[[AsyncSession, uuid.UUID], Awaitable[Owner | None]]
 
 
 @dataclass(frozen=True)
+class GrantChange:
+    """A grant on a registered object was made (`granted`) or revoked (`revoked`)."""
+
+    action: Literal["granted", "revoked"]
+    grant: Grant
+    owner: Owner
+
+
+# Called by the grants service in the same transaction, after it recorded its own audit
+# event: the owning domain records what a grant means for its object (e.g. evidence custody).
+GrantHook = Callable[[AsyncSession, AuditTrail, GrantChange], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class ObjectType:
     name: str
     resolver: Resolver
     read_permission: Permission
     grantable: frozenset[Permission]
+    on_grant: GrantHook | None = None
 
 
 _REGISTRY: dict[str, ObjectType] = {}
@@ -50,6 +68,7 @@ def register_object_type(
     *,
     read_permission: Permission,
     grantable: Iterable[Permission] | None = None,
+    on_grant: GrantHook | None = None,
 ) -> ObjectType:
     """Make `name` grantable.  Registering the same name twice with another resolver is a bug."""
     entry = ObjectType(
@@ -57,6 +76,7 @@ def register_object_type(
         resolver=resolver,
         read_permission=read_permission,
         grantable=frozenset(grantable) if grantable is not None else frozenset({read_permission}),
+        on_grant=on_grant,
     )
     existing = _REGISTRY.get(name)
     if existing is not None and existing != entry:

@@ -17,6 +17,7 @@ from citywitness.access.errors import ObjectNotVisible
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import ensure_permitted, ensure_visible, require, visible_filter
+from citywitness.agencies.errors import UnknownDepartment
 from citywitness.agencies.repository import mapped_violations
 from citywitness.audit.service import Auditor
 from citywitness.devices.credentials import revoke_credentials
@@ -37,7 +38,10 @@ from citywitness.kit.errors import AppError
 RECORDER = "recorder"
 
 VIOLATIONS: dict[str, Callable[[], AppError]] = {
-    "uq_recorders_serial": lambda: SerialTaken(fields={"serial": "already in use"})
+    "uq_recorders_serial": lambda: SerialTaken(fields={"serial": "already in use"}),
+    "fk_recorders_department_id_departments": lambda: UnknownDepartment(
+        fields={"department_id": "no such department"}
+    ),
 }
 
 

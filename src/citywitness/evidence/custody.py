@@ -13,7 +13,11 @@ import hashlib
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from citywitness.access.levels import Classification
+from citywitness.access.registry import GrantChange
+from citywitness.access.trail import AuditTrail
 from citywitness.audit.service import Auditor
 from citywitness.evidence.models import DestructionCertificate
 from citywitness.ledger import service as ledger
@@ -35,7 +39,14 @@ CUSTODY: dict[str, tuple[LedgerKind, tuple[str, ...]]] = {
         K.EVIDENCE_EXPORTED,
         ("export_id", "package_sha256", "files", "derivatives"),
     ),
-    "evidence.share": (K.EVIDENCE_SHARED, ("grant_id", "permission", "expires_at")),
+    "evidence.share": (
+        K.EVIDENCE_SHARED,
+        ("grant_id", "permission", "grantee_user_id", "grantee_department_id", "expires_at"),
+    ),
+    "evidence.unshare": (
+        K.EVIDENCE_UNSHARED,
+        ("grant_id", "permission", "grantee_user_id", "grantee_department_id"),
+    ),
     "evidence.hold.place": (K.EVIDENCE_HOLD_PLACED, ("hold_id",)),
     "evidence.hold.release": (K.EVIDENCE_HOLD_RELEASED, ("hold_id",)),
     "evidence.destroy": (
@@ -120,3 +131,27 @@ async def record(
             )
         )
     await ledger.append_many(auditor.session, events)
+
+
+async def grant_changed(_session: AsyncSession, trail: AuditTrail, change: GrantChange) -> None:
+    """The grants service's hook for evidence: sharing an item, or ending a share, is custody."""
+    if not isinstance(trail, Auditor):  # the API and the CLI always pass an Auditor
+        raise TypeError("evidence custody needs the audit trail to be an Auditor")
+    grant = change.grant
+    granted = change.action == "granted"
+    await record(
+        trail,
+        "evidence.share" if granted else "evidence.unshare",
+        object_id=grant.object_id,
+        department_id=change.owner.department_id,
+        reason=grant.reason if granted else None,
+        details={
+            "grant_id": str(grant.id),
+            "permission": grant.permission,
+            "grantee_user_id": str(grant.grantee_user_id) if grant.grantee_user_id else None,
+            "grantee_department_id": (
+                str(grant.grantee_department_id) if grant.grantee_department_id else None
+            ),
+            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+        },
+    )

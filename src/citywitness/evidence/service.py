@@ -55,6 +55,7 @@ register_object_type(
     evidence_owner,
     read_permission=P.EVIDENCE_READ,
     grantable={P.EVIDENCE_READ, P.EVIDENCE_PLAY, P.EVIDENCE_DOWNLOAD, P.EVIDENCE_EXPORT},
+    on_grant=custody.grant_changed,
 )
 
 

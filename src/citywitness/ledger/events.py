@@ -38,6 +38,7 @@ class LedgerKind(enum.StrEnum):
     EVIDENCE_DOWNLOADED = "evidence.downloaded"
     EVIDENCE_EXPORTED = "evidence.exported"
     EVIDENCE_SHARED = "evidence.shared"
+    EVIDENCE_UNSHARED = "evidence.unshared"
     EVIDENCE_HOLD_PLACED = "evidence.hold_placed"
     EVIDENCE_HOLD_RELEASED = "evidence.hold_released"
     EVIDENCE_DESTROYED = "evidence.destroyed"

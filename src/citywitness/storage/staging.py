@@ -17,7 +17,7 @@ the client sends different bytes the second time.
 `write_many` (the pipelined path) hands sealed chunks to the kernel's writeback as they
 are written: every `WRITEBACK_BYTES`, `posix_fadvise(DONTNEED)` on the just-written (still
 dirty) range starts writing it out without waiting (pages already clean may leave the
-page cache; staging blobs are not read back but after a crash).  A checkpoint's
+page cache; a new object is read back only by probing and derivative jobs).  A checkpoint's
 fsync then waits only for the last few megabytes instead of everything since the
 previous one, and the disk works while the next bytes arrive.
 """
