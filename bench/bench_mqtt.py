@@ -114,11 +114,13 @@ def broker_alone(
     sub = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-count-{uuid.uuid4().hex[:6]}")
     if endpoint.username:
         sub.username_pw_set(endpoint.username, endpoint.password)
+    subscribed = threading.Event()
     sub.on_message = on_message
+    sub.on_subscribe = lambda *_: subscribed.set()
     sub.connect(endpoint.host, endpoint.port)
     sub.subscribe([(topic, 1) for topic in UP_SUBSCRIPTIONS])
     sub.loop_start()
-    time.sleep(0.5)
+    subscribed.wait(30)
     started = time.perf_counter()
     publish_all(endpoint.host, endpoint.port, devices, total, auth)
     got.wait(300)

@@ -2,12 +2,15 @@
 
 from citywitness.access import models as access_models
 from citywitness.agencies import models as agencies_models
+from citywitness.alerts import models as alerts_models
 from citywitness.audit import models as audit_models
 from citywitness.devices import models as devices_models
 from citywitness.evidence import derivative_models as evidence_derivative_models
 from citywitness.evidence import export_models as evidence_export_models
 from citywitness.evidence import models as evidence_models
+from citywitness.geo import models as geo_models
 from citywitness.identity import models as identity_models
+from citywitness.kit import events as kit_events
 from citywitness.kit.db import Base
 from citywitness.ledger import anchors_models as ledger_anchors_models
 from citywitness.ledger import models as ledger_models
@@ -19,12 +22,15 @@ metadata = Base.metadata
 __all__ = [
     "access_models",
     "agencies_models",
+    "alerts_models",
     "audit_models",
     "devices_models",
     "evidence_derivative_models",
     "evidence_export_models",
     "evidence_models",
+    "geo_models",
     "identity_models",
+    "kit_events",
     "ledger_anchors_models",
     "ledger_models",
     "ledger_witness_models",

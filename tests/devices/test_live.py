@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from citywitness.access.levels import Role
 from citywitness.app import create_app
@@ -162,3 +162,27 @@ async def test_a_subscriber_coalesces_to_the_newest_state_per_recorder() -> None
     assert not sub.wants({"department_id": str(TRAFFIC_POLICE)})
     assert not sub.wants({"department_id": "junk"})
     sub.close()
+
+
+async def test_a_lost_feed_closes_the_socket_to_reconnect(server: str, live_db: Database) -> None:
+    operator = await make_actor(live_db, roles={PUBLIC_SECURITY: [Role.OPERATOR]})
+    url = f"ws://{server}/api/v1/ws/devices"
+    kill = text(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+        "application_name = 'citywitness-device-hub' AND datname = current_database() "
+        "AND query = 'LISTEN cw_device_state'"
+    )
+    async with websockets.connect(url, additional_headers=operator.headers) as ws:
+        killed = 0
+        for _ in range(500):  # the feed's LISTEN is set up just after the handshake
+            async with live_db.transaction() as session:
+                killed = int(await session.scalar(kill) or 0)
+            if killed:
+                break
+            await asyncio.sleep(0.02)
+        assert killed == 1
+        with pytest.raises(websockets.ConnectionClosed) as caught:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        assert caught.value.rcvd is not None and caught.value.rcvd.code == 1013
+    async with websockets.connect(url, additional_headers=operator.headers) as ws:
+        await ws.ping()  # a new feed for the next console

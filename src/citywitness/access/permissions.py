@@ -36,6 +36,7 @@ class Permission(enum.StrEnum):
     DEVICES_BIND = "devices:bind"
     DEVICES_TRACK = "devices:track"
     ALERTS_READ = "alerts:read"
+    ALERTS_ACT = "alerts:act"
     ALERTS_MANAGE = "alerts:manage"
     JOBS_READ = "jobs:read"
     LEDGER_READ = "ledger:read"
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DEVICES_BIND,
             P.DEVICES_TRACK,
             P.ALERTS_READ,
+            P.ALERTS_ACT,
             P.ALERTS_MANAGE,
         }
     ),
@@ -96,6 +98,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DEVICES_MANAGE,
             P.DEVICES_BIND,
             P.ALERTS_READ,
+            P.ALERTS_MANAGE,
             P.JOBS_READ,
             P.LEDGER_READ,
         }

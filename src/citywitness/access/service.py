@@ -112,9 +112,10 @@ def visible_parts(
 
     One part per department where the caller holds `permission` (or a single part for a
     platform-wide holder), and one for objects of other departments granted to the caller
-    (`id = ANY(array of granted ids)`); each within clearance.  No part: nothing is visible.  A list
-    query can run each part on a department-leading index, in order, and merge the pages,
-    where the OR of `visible_filter` makes PostgreSQL read every department's rows.
+    (`id = ANY(array of granted ids)`); each within clearance.  No part: nothing is
+    visible.  A list query can run each part on a department-leading index, in order, and
+    merge the pages, where the OR of `visible_filter` makes PostgreSQL read every
+    department's rows.
     """
     clearance = classification_column <= int(principal.clearance)
     depts = principal.departments_with(permission)

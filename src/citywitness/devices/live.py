@@ -11,7 +11,6 @@ only, from any API replica.  Each subscriber gets at most one state per recorder
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -87,25 +86,33 @@ class StateHub:
     async def subscribe(self, subscriber: Subscriber) -> None:
         """Add a subscriber; returns once the LISTEN is in place (no state is missed after)."""
         self.subscribers.add(subscriber)
-        if self._task is None or self._task.done():
+        if self._task is None or self._ready is None or self._task.done():
             self._ready = asyncio.Event()
             self._task = asyncio.create_task(self._listen(self._ready), name="device-state-hub")
-        assert self._ready is not None  # noqa: S101 - set just above
-        ready = asyncio.create_task(self._ready.wait())
-        await asyncio.wait([ready, self._task], return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if self._task.done() and not self._ready.is_set():
+        listening, task = self._ready, self._task
+        waiter = asyncio.create_task(listening.wait())
+        await asyncio.wait([waiter, task], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done() and not listening.is_set():
             self.subscribers.discard(subscriber)
-            self._task.result()  # raises the listener's error
+            task.result()  # raises the listener's error
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
         subscriber.close()
         self.subscribers.discard(subscriber)
-        if not self.subscribers and self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task = self._task
+        if task is not None and (task.done() or not self.subscribers):
+            task.cancel()
+            await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("device state feed lost", exc_info=task.exception())
+            if self._task is task:
+                self._task = None
+
+    async def stopped(self) -> None:
+        """Returns when the LISTEN connection ends (database restart): consoles reconnect."""
+        if self._task is not None:
+            await asyncio.wait([self._task])
 
     def dispatch(self, payload: str) -> None:
         try:

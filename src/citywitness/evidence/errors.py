@@ -87,12 +87,6 @@ class DerivativeNotReady(NotFound):
     code = "derivative_not_ready"
 
 
-class InvalidCursor(BadRequest):
-    """The cursor is not one this API returned; start again without it."""
-
-    code = "invalid_cursor"
-
-
 class InvalidSearch(ValidationFailed):
     """The search filters do not fit together (see `fields`)."""
 

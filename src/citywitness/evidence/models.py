@@ -90,8 +90,9 @@ class EvidenceItem(UUIDPrimaryKey, CreatedAt, Base):
     captured_start: Mapped[datetime | None]
     captured_end: Mapped[datetime | None]
     recorder_serial: Mapped[str | None] = mapped_column(String(80), index=True)
-    officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officers.id"), index=True)
-    department_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departments.id"), index=True)
+    # Indexed by the (officer, created) and (department, ...) indexes in __table_args__.
+    officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officers.id"))
+    department_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departments.id"))
     category_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("evidence_categories.id"))
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list)
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from citywitness.settings.sections import (
+    AlertsSettings,
     AuthSettings,
     DatabaseSettings,
     DevicesSettings,
@@ -89,6 +90,9 @@ class Settings(BaseSettings):
     )
     mqtt: MqttSettings = Field(
         default_factory=MqttSettings, description="MQTT broker (embedded or external) and bridge."
+    )
+    alerts: AlertsSettings = Field(
+        default_factory=AlertsSettings, description="Alerts: consumers and recorder delivery."
     )
 
     @classmethod
@@ -201,6 +205,7 @@ def masked_url(url: str) -> str:
 __all__ = [
     "ENV_NESTING",
     "ENV_PREFIX",
+    "AlertsSettings",
     "AuthSettings",
     "DatabaseSettings",
     "DevicesSettings",

@@ -65,10 +65,10 @@ def platform(tmp_path: Path, fresh_database_url: str) -> Iterator[DatabasePlatfo
 
 
 def _blocked(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
-    """Is another connection to this database waiting for a lock?"""
+    """Is another connection to this database waiting for the lock `conn` holds?"""
     row = conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+        " AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
     ).fetchone()
     return row is not None and int(str(row[0])) > 0
 
@@ -119,7 +119,8 @@ def _facts(url: str, sha256: str, upload_id: str) -> tuple[int, int, str, str | 
             "SELECT state, evidence_id::text FROM evidence_uploads WHERE id = %s", (upload_id,)
         ).fetchone()
     assert items is not None and keys is not None and upload is not None
-    return int(str(items[0])), int(str(keys[0])), str(upload[0]), upload[1]  # type: ignore[return-value]
+    evidence_id = None if upload[1] is None else str(upload[1])
+    return int(str(items[0])), int(str(keys[0])), str(upload[0]), evidence_id
 
 
 @pytest.mark.parametrize(("where", "retry"), [("key", "head"), ("registration", "patch")])

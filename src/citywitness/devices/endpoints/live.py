@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+import psycopg
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
@@ -32,6 +34,8 @@ from citywitness.devices.state import PUBLIC_FIELDS, state_json
 from citywitness.identity.principals import principal_from_session, principal_from_token
 from citywitness.kit.db import Database
 from citywitness.settings import Settings
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -134,17 +138,26 @@ async def devices_socket(websocket: WebSocket) -> None:
         departments=departments, min_interval=settings.devices.state_write_interval_seconds
     )
     await websocket.accept()
-    await hub.subscribe(subscriber)  # LISTEN first, then the snapshot: nothing falls between
+    try:
+        await hub.subscribe(subscriber)  # LISTEN first, then the snapshot: nothing between
+    except (psycopg.Error, OSError):
+        log.warning("device state feed unavailable", exc_info=True)
+        await websocket.close(code=TRY_AGAIN_LATER)
+        return
     try:
         for payload in await _snapshot(db, principal, departments):
             await websocket.send_text(f'{{"type":"state","state":{payload}}}')
+        feed_lost = asyncio.create_task(hub.stopped())
         tasks = [
             asyncio.create_task(_pump(websocket, subscriber)),
             asyncio.create_task(_until_closed(websocket)),
+            feed_lost,
         ]
         _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if feed_lost.done() and not feed_lost.cancelled():
+            await websocket.close(code=TRY_AGAIN_LATER)
     finally:
         await hub.unsubscribe(subscriber)

@@ -1,0 +1,1 @@
+"""Alerts: raising, lifecycle, and delivery to consoles, recorders and webhooks."""

@@ -1,0 +1,1 @@
+"""Geography: geofences (zones with rules) and their enter/exit crossings."""
