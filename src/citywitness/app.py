@@ -102,7 +102,8 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.server.max_body_bytes,
-        exempt_prefixes=(f"{API_PREFIX}/uploads",),  # tus bodies stream; own limits
+        # tus bodies and live segments stream and enforce their own limits
+        exempt_prefixes=(f"{API_PREFIX}/uploads", f"{API_PREFIX}/devices/self/sessions/"),
     )
     app.add_middleware(HttpMetricsMiddleware, registry=registry)
     app.add_middleware(RequestContextMiddleware)

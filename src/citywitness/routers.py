@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from citywitness.access.endpoints import router as grants_router
 from citywitness.agencies.endpoints import departments_router, officers_router
+from citywitness.alerts.endpoints import ROUTERS as ALERTS_ROUTERS
 from citywitness.audit.endpoints import router as audit_router
 from citywitness.devices.endpoints import ROUTERS as DEVICES_ROUTERS
 from citywitness.evidence.endpoints import router as evidence_router
@@ -13,10 +14,12 @@ from citywitness.evidence.endpoints_exports import router as exports_router
 from citywitness.evidence.endpoints_lifecycle import ROUTERS as LIFECYCLE_ROUTERS
 from citywitness.evidence.endpoints_playback import router as playback_router
 from citywitness.evidence.endpoints_tus import router as tus_router
+from citywitness.geo.endpoints import router as geofences_router
 from citywitness.identity.endpoints import ROUTERS as IDENTITY_ROUTERS
 from citywitness.ledger.endpoints import custody_router as ledger_custody_router
 from citywitness.ledger.endpoints import router as ledger_router
 from citywitness.ledger.witness_endpoints import router as ledger_witness_router
+from citywitness.media.endpoints import ROUTERS as MEDIA_ROUTERS
 
 ROUTERS: list[APIRouter] = []
 ROUTERS += [departments_router, officers_router, grants_router, audit_router]
@@ -28,3 +31,6 @@ ROUTERS += [tus_router]
 ROUTERS += [ledger_router, ledger_custody_router]
 ROUTERS += [ledger_witness_router]
 ROUTERS += DEVICES_ROUTERS
+ROUTERS += ALERTS_ROUTERS
+ROUTERS += [geofences_router]
+ROUTERS += MEDIA_ROUTERS

@@ -4,6 +4,7 @@ from citywitness.access import models as access_models
 from citywitness.agencies import models as agencies_models
 from citywitness.alerts import models as alerts_models
 from citywitness.audit import models as audit_models
+from citywitness.devices import commands_models as devices_commands_models
 from citywitness.devices import models as devices_models
 from citywitness.evidence import derivative_models as evidence_derivative_models
 from citywitness.evidence import export_models as evidence_export_models
@@ -15,6 +16,7 @@ from citywitness.kit.db import Base
 from citywitness.ledger import anchors_models as ledger_anchors_models
 from citywitness.ledger import models as ledger_models
 from citywitness.ledger import witness_models as ledger_witness_models
+from citywitness.media import models as media_models
 from citywitness.storage import models as storage_models
 
 metadata = Base.metadata
@@ -24,6 +26,7 @@ __all__ = [
     "agencies_models",
     "alerts_models",
     "audit_models",
+    "devices_commands_models",
     "devices_models",
     "evidence_derivative_models",
     "evidence_export_models",
@@ -34,6 +37,7 @@ __all__ = [
     "ledger_anchors_models",
     "ledger_models",
     "ledger_witness_models",
+    "media_models",
     "metadata",
     "storage_models",
 ]

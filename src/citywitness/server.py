@@ -16,9 +16,12 @@ from contextlib import AsyncExitStack, contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from citywitness.alerts.runtime import start_alerts
 from citywitness.app import create_app
+from citywitness.devices.commands_publisher import publishing
 from citywitness.devices.mqtt_runtime import MqttStartupError, start_mqtt
 from citywitness.evidence.runtime import storage_readiness
+from citywitness.geo.evaluation import consumer as geofences_consumer
 from citywitness.kit.db import Database
 from citywitness.kit.health import Readiness
 from citywitness.kit.jobs import readiness_check
@@ -67,6 +70,7 @@ async def _serve(settings: Settings, url: str) -> None:
         mqtt = await start_mqtt(settings, db)  # MqttStartupError before anything else runs
         if mqtt is not None:
             stack.push_async_callback(mqtt.stop)
+            stack.enter_context(publishing(mqtt.bridge))  # jobs here publish commands with it
         worker_task: asyncio.Task[None] | None = None
         if settings.jobs.in_process_worker:
             pool_size = pool_size_for(settings.jobs.concurrency)
@@ -75,6 +79,15 @@ async def _serve(settings: Settings, url: str) -> None:
             worker_task = asyncio.create_task(run_worker(worker, settings, db), name="worker")
         readiness = Readiness()
         readiness.add("jobs", readiness_check(db, worker_task))
+        if settings.alerts.consumers_enabled:
+            alerts = start_alerts(
+                settings.alerts,
+                db,
+                publisher=mqtt.bridge if mqtt is not None else None,
+                consumers=[geofences_consumer(settings.alerts.batch_size)],
+            )
+            stack.push_async_callback(alerts.stop)
+            readiness.add("alerts", alerts.readiness)
         readiness.add("storage", storage_readiness(settings, db))
         if mqtt is not None:
             readiness.add("mqtt", mqtt.readiness)

@@ -20,6 +20,8 @@ from procrastinate import App, PsycopgConnector
 from procrastinate.periodic import PeriodicRegistry
 from procrastinate.worker import Worker
 
+from citywitness.alerts import tasks as alerts_tasks
+from citywitness.devices import commands_tasks as device_commands_tasks
 from citywitness.devices import tasks as devices_tasks
 from citywitness.evidence import exports_tasks as evidence_export_tasks
 from citywitness.evidence import lifecycle_tasks as evidence_lifecycle_tasks
@@ -33,6 +35,7 @@ from citywitness.kit.jobs import RESOURCES_KEY, JobResources, TaskBlueprint
 from citywitness.ledger import anchors_tasks as ledger_anchoring_tasks
 from citywitness.ledger import sequencer as ledger_sequencer
 from citywitness.ledger import tasks as ledger_tasks
+from citywitness.media import tasks as media_tasks
 from citywitness.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ BLUEPRINTS: list[TaskBlueprint] = [
     ledger_tasks.blueprint,
     ledger_anchoring_tasks.blueprint,
     devices_tasks.blueprint,
+    device_commands_tasks.blueprint,
+    media_tasks.blueprint,
+    alerts_tasks.blueprint,
 ]
 
 # The process-wide app.  Its connector is replaced by `open_jobs` with one for the

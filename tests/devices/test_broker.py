@@ -3,6 +3,7 @@ stores what recorders publish: real sockets, real broker, real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -321,3 +322,18 @@ def test_serve_stops_at_once_when_the_mqtt_port_is_taken(
         f"startup error: the embedded MQTT broker cannot listen on 127.0.0.1:{port}: the port "
         "is already in use; set mqtt.listen_port (CW_MQTT__LISTEN_PORT)"
     ) in done.stderr.decode()
+
+
+async def test_a_burst_sent_just_before_disconnect_is_all_stored(
+    database: Database, broker: EmbeddedBroker, bridge: MqttBridge, device: Device
+) -> None:
+    """Acknowledged means kept: the broker routes what it queued even when the device
+    disconnects right after its last PUBACK (amqtt alone would drop those)."""
+    client = client_for(broker, device)
+    await client.connect()
+    await asyncio.gather(
+        *(client.publish(device.topic("telemetry"), telemetry(f"burst-{n}")) for n in range(25))
+    )
+    await client.disconnect()
+    await wait_until(lambda: _has_positions(database, device, 50))
+    assert bridge.store.counts == {"stored": 25}

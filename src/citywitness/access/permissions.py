@@ -35,6 +35,7 @@ class Permission(enum.StrEnum):
     DEVICES_COMMAND = "devices:command"
     DEVICES_BIND = "devices:bind"
     DEVICES_TRACK = "devices:track"
+    MEDIA_LIVE = "media:live"
     ALERTS_READ = "alerts:read"
     ALERTS_ACT = "alerts:act"
     ALERTS_MANAGE = "alerts:manage"
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DEVICES_COMMAND,
             P.DEVICES_BIND,
             P.DEVICES_TRACK,
+            P.MEDIA_LIVE,
             P.ALERTS_READ,
             P.ALERTS_ACT,
             P.ALERTS_MANAGE,
@@ -79,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EVIDENCE_DELETE,
             P.DEVICES_READ,
             P.DEVICES_TRACK,
+            P.MEDIA_LIVE,
             P.ALERTS_READ,
             P.LEDGER_READ,
         }

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.agencies.models import Department
@@ -47,12 +47,10 @@ async def plan_deliveries(
     """Deliveries of `event` to matching webhooks and (if asked) to the source recorder."""
     from citywitness.alerts.tasks import deliver_webhook  # noqa: PLC0415 - tasks import us
 
-    dept = Webhook.department_id.is_(None)
+    dept: ColumnElement[bool] = Webhook.department_id.is_(None)
     if alert.department_id is not None:
         dept = or_(dept, Webhook.department_id == alert.department_id)
-    hooks = (
-        await session.execute(select(Webhook).where(Webhook.active.is_(True), dept))
-    ).scalars()
+    hooks = (await session.execute(select(Webhook).where(Webhook.active.is_(True), dept))).scalars()
     now = utcnow()
     planned: list[AlertDelivery] = []
     for hook in hooks:
@@ -178,7 +176,7 @@ class RecorderDelivery:
         async with self.db.transaction() as session:
             rows = (await session.execute(query)).all()
             for delivery, alert, serial, code in rows:
-                await self._try(session, delivery, alert, serial, code, now)
+                await self._try(session, delivery, alert, serial=serial, code=code, now=now)
         return len(rows)
 
     async def _try(
@@ -186,6 +184,7 @@ class RecorderDelivery:
         session: AsyncSession,
         delivery: AlertDelivery,
         alert: Alert,
+        *,
         serial: str,
         code: str,
         now: datetime,

@@ -150,9 +150,7 @@ class DeliveryAttempt(Base):
     __tablename__ = "alert_delivery_attempts"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    delivery_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("alert_deliveries.id"), index=True
-    )
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alert_deliveries.id"), index=True)
     attempt: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     ok: Mapped[bool]

@@ -5,15 +5,14 @@ trigger of the alerts migration), `ledger.incident` (every `ledger_incidents` ro
 way) and `geo.crossing` (recorded by the geofence evaluation).  A batch of events and the
 alerts it raises commit together with the consumer's position.
 
-| event | alert | severity | de-duplicated per |
-| --- | --- | --- | --- |
-| device `sos` | `sos` | critical | recorder |
-| device `tamper` | `tamper` | high | recorder |
-| device `low_battery` | `low_battery` | low | recorder |
-| device `offline` stamped with an officer (an open shift) | `device_offline_on_shift` | medium | recorder |
-| device `command_ack` | marks the recorder delivery `command_id` delivered | | |
-| crossing that breaches its zone's rule | `geofence_enter` / `geofence_exit` | zone's, else high / medium | zone and recorder |
-| ledger incident `fork` | `ledger_fork` | critical | incident |
+- device `sos` -> `sos` (critical), `tamper` -> `tamper` (high), `low_battery` ->
+  `low_battery` (low); each de-duplicated per recorder;
+- device `offline` stamped with an officer (the recorder went offline during an open
+  shift) -> `device_offline_on_shift` (medium), per recorder;
+- device `command_ack` -> the recorder delivery `details.command_id` is delivered;
+- a geofence crossing that breaches its zone's rule -> `geofence_enter` (restricted area,
+  default high) or `geofence_exit` (patrol area, default medium), per zone and recorder;
+- ledger incident `fork` -> `ledger_fork` (critical, no department: platform-wide).
 """
 
 from __future__ import annotations

@@ -88,9 +88,7 @@ def summary(alert: Alert, event: str) -> dict[str, Any]:
 
 async def _notify(session: AsyncSession, alert: Alert, event: str) -> None:
     payload = json.dumps(summary(alert, event), separators=(",", ":"))
-    await session.execute(
-        text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload}
-    )
+    await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
 
 
 async def _event(
@@ -193,7 +191,9 @@ async def transition(
         return None
     alert.state = target.value
     alert.updated_at = utcnow()
-    event = await _event(session, alert, action.value, from_state=current.value, actor=actor, note=note)
+    event = await _event(
+        session, alert, action.value, from_state=current.value, actor=actor, note=note
+    )
     await _notify(session, alert, action.value)
     await plan_deliveries(session, alert, event, recorder=False)
     return event

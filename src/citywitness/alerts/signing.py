@@ -14,7 +14,7 @@ import secrets
 SIGNATURE_HEADER = "CW-Signature"
 EVENT_HEADER = "CW-Event"
 DELIVERY_HEADER = "CW-Delivery"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
 def new_secret() -> str:

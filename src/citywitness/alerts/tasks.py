@@ -110,25 +110,21 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
     elapsed = int((time.monotonic() - started) * 1000)
     last = (context.job.attempts or 0) >= WEBHOOK_RETRIES
     async with found.db.transaction() as session:
-        delivery = await session.get(AlertDelivery, uuid.UUID(delivery_id), with_for_update=True)
-        if delivery is None or delivery.state != "pending":
+        locked = await session.get(AlertDelivery, uuid.UUID(delivery_id), with_for_update=True)
+        if locked is None or locked.state != "pending":
             return "skipped"
         await record_attempt(
             session,
-            delivery,
+            locked,
             ok=error is None,
             status_code=status,
             error=error,
             duration_ms=elapsed,
         )
         if error is None:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
-                "delivered",
-                utcnow(),
-                None,
-            )
+            locked.state, locked.delivered_at, locked.next_attempt_at = "delivered", utcnow(), None
         elif last:
-            delivery.state, delivery.next_attempt_at = "failed", None
+            locked.state, locked.next_attempt_at = "failed", None
     if error is not None and not last:
         log.info("webhook delivery failed", extra={"delivery": delivery_id, "error": error})
         raise WebhookFailed(error)

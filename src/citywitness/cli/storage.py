@@ -37,6 +37,7 @@ from citywitness.cli.core import app, settings_from
 from citywitness.evidence.ingest import referenced_shas
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
+from citywitness.media.seal import referenced_shas as live_segment_shas
 from citywitness.runtime import database_url
 from citywitness.settings import Settings
 from citywitness.storage.factory import build_content_store
@@ -88,7 +89,8 @@ def referenced_by(db: Database) -> Any:
 
     async def is_referenced(shas: Sequence[str]) -> set[str]:
         async with db.transaction() as session:
-            return await referenced_shas(session, shas)
+            found = await referenced_shas(session, shas)
+            return found | await live_segment_shas(session, list(shas))  # unsealed sessions
 
     return is_referenced
 

@@ -7,6 +7,7 @@ is a clear start-up error (`MqttPortInUse`) naming the port and the setting to c
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import secrets
@@ -44,6 +45,23 @@ class MqttPortInUse(MqttStartupError):
         self.port = port
 
 
+class _DrainingBroker(Broker):  # type: ignore[misc] # amqtt ships no type hints
+    """amqtt 0.12.1 acknowledges a QoS 1 PUBLISH when it queues it, but a client that
+    disconnects right after its PUBACKs would take its still-queued messages with it (its
+    message loop ends on DISCONNECT).  Route what is queued before the session goes."""
+
+    async def _handle_disconnect(self, client_session: Any, handler: Any, waiter: Any) -> None:
+        queue = client_session.delivered_message_queue
+        pending = []
+        while not queue.empty():  # synchronously: the delivery task cannot take one meanwhile
+            pending.append(queue.get_nowait())
+        for message in pending:
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(message)
+            await self._handle_message_delivery(client_session, handler, done)
+        await super()._handle_disconnect(client_session, handler, waiter)
+
+
 def _plugin_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -72,7 +90,7 @@ class EmbeddedBroker:
         self.bridge_username = BRIDGE_USERNAME
         self.bridge_secret = secrets.token_urlsafe(32)  # lives only in this process
         self.access = BrokerAccess(database=database, bridge_secret=self.bridge_secret)
-        self._broker: Broker | None = None
+        self._broker: _DrainingBroker | None = None
 
     def _config(self) -> dict[str, Any]:
         plugin_config = {"access": self.access}
@@ -93,7 +111,7 @@ class EmbeddedBroker:
             if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
                 logging.getLogger(name).setLevel(logging.WARNING)
         _ensure_port_free(self.host, self.port)
-        broker = Broker(self._config())
+        broker = _DrainingBroker(self._config())
         try:
             await broker.start()
         except BrokerError as exc:

@@ -36,6 +36,7 @@ EventKind = Literal[
     "storage_full",
     "power_on",
     "power_off",
+    "command_ack",  # details: command_id, status, detail (see devices/commands_device.py)
 ]
 DeviceState = Literal["online", "offline"]
 

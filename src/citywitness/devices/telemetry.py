@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citywitness.devices.commands_device import ack_from_event
 from citywitness.devices.errors import InvalidDeviceMessage
 from citywitness.devices.messages import (
     DeviceMessage,
@@ -249,6 +250,10 @@ async def accept_message(
             details=dict(message.details),
         )
         events = 1
+        if message.kind == "command_ack":
+            await ack_from_event(
+                session, device, dict(message.details), at=received_at, transport=transport
+            )
     upd = _state_update(message if new else None, transport, received_at, address)
     if not new and isinstance(message, StatusMessage):
         upd.online = message.state == "online"

@@ -62,7 +62,7 @@ async def _zones(session: AsyncSession, recorder: Recorder) -> list[tuple[Geofen
             select(Geofence).where(
                 Geofence.department_id == recorder.department_id,
                 Geofence.active.is_(True),
-                or_(Geofence.recorder_ids.is_(None), Geofence.recorder_ids.any(recorder.id)),
+                or_(Geofence.recorder_ids.is_(None), Geofence.recorder_ids.contains([recorder.id])),
             )
         )
     ).scalars()

@@ -9,6 +9,7 @@ Zones are city-sized, so planar geometry on degrees is exact enough (no antimeri
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,7 @@ def _on_segment(x: float, y: float, a: tuple[float, float], b: tuple[float, floa
 def _in_ring(x: float, y: float, ring: Ring) -> bool | None:
     """Ray casting: True inside, False outside, None exactly on the boundary."""
     inside = False
-    for a, b in zip(ring, ring[1:], strict=False):
+    for a, b in itertools.pairwise(ring):
         if _on_segment(x, y, a, b):
             return None
         (x1, y1), (x2, y2) = a, b

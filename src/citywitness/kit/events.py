@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import BigInteger, Identity, Index, String, func, select, text, tuple_
+from sqlalchemy import BigInteger, Identity, Index, String, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -124,15 +124,13 @@ async def claim(
             .limit(limit)
         )
     ).scalars()
-    return [
-        Event(r.id, r.xid, r.topic, r.source_id, dict(r.payload), r.recorded_at) for r in rows
-    ]
+    return [Event(r.id, r.xid, r.topic, r.source_id, dict(r.payload), r.recorded_at) for r in rows]
 
 
 async def advance(session: AsyncSession, name: str, last: Event) -> None:
     """Move consumer `name` past `last` (in the transaction that applied its effects)."""
     await session.execute(
-        EventConsumer.__table__.update()
+        update(EventConsumer)
         .where(EventConsumer.name == name)
         .values(last_xid=last.xid, last_id=last.id, updated_at=func.now())
     )

@@ -43,6 +43,9 @@ class LedgerKind(enum.StrEnum):
     EVIDENCE_HOLD_RELEASED = "evidence.hold_released"
     EVIDENCE_DESTROYED = "evidence.destroyed"
     EVIDENCE_DERIVATIVE_CREATED = "evidence.derivative_created"
+    # One accepted live segment (media domain): session_id, seq, sha256, prev_sha256,
+    # size_bytes, late; the object is the evidence item the session records into.
+    MEDIA_SEGMENT_INGESTED = "media.segment_ingested"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from citywitness.settings.sections import (
     JobsSettings,
     LedgerSettings,
     LoggingSettings,
+    MediaSettings,
     MqttSettings,
     OidcProviderSettings,
     S3StorageSettings,
@@ -90,6 +91,9 @@ class Settings(BaseSettings):
     )
     mqtt: MqttSettings = Field(
         default_factory=MqttSettings, description="MQTT broker (embedded or external) and bridge."
+    )
+    media: MediaSettings = Field(
+        default_factory=MediaSettings, description="Live sessions: segment ingest and live view."
     )
     alerts: AlertsSettings = Field(
         default_factory=AlertsSettings, description="Alerts: consumers and recorder delivery."
@@ -214,6 +218,7 @@ __all__ = [
     "JobsSettings",
     "LedgerSettings",
     "LoggingSettings",
+    "MediaSettings",
     "MqttSettings",
     "OidcProviderSettings",
     "S3StorageSettings",

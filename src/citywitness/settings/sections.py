@@ -500,8 +500,64 @@ class ExportSettings(Section):
         return self
 
 
+class DeviceCommandsSettings(Section):
+    """Commands to recorders: delivery retries, timeouts, the live-view consent default."""
+
+    retry_seconds: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=600,
+        description="A command not yet acknowledged is published again over MQTT this often.",
+    )
+    timeout_seconds: int = Field(
+        default=30,
+        ge=5,
+        le=3600,
+        description="Default timeout of start_recording, stop_recording and locate_now.",
+    )
+    live_view_timeout_seconds: int = Field(
+        default=90,
+        ge=5,
+        le=3600,
+        description="Default timeout of request_live_view (time for the wearer to answer).",
+    )
+    text_message_timeout_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=86_400,
+        description="Default timeout of text_message (the officer reads it).",
+    )
+    live_view_consent: Literal["always", "never", "when_not_recording"] = Field(
+        default="always",
+        description=(
+            "Live-view consent policy of a department that has not set its own: whether "
+            "the wearer must accept a live view request."
+        ),
+    )
+    locate_max_age_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=600,
+        description=(
+            "locate_now succeeds with a position received after the command was issued "
+            "and taken (device clock) at most this long before it."
+        ),
+    )
+    max_open_per_recorder: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Most unfinished commands one recorder may have; more get 409.",
+    )
+
+
 class DevicesSettings(Section):
     """Recorders: enrollment, presence, telemetry limits and position retention."""
+
+    commands: DeviceCommandsSettings = Field(
+        default_factory=DeviceCommandsSettings,
+        description="Commands to recorders (delivery, timeouts, live-view consent).",
+    )
 
     enrollment_code_ttl_minutes: int = Field(
         default=1440,
@@ -566,6 +622,66 @@ class DevicesSettings(Section):
         if 0 < self.positions_retention_days <= self.max_backfill_days:
             raise ValueError("positions_retention_days must exceed max_backfill_days (or be 0)")
         return self
+
+
+class MediaSettings(Section):
+    """Live recording sessions: segment ingest, sealing, live HLS view (docs/media.md)."""
+
+    max_segment_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest live segment accepted, in bytes; larger ones get 413.",
+    )
+    max_init_bytes: int = Field(
+        default=256 * 1024,
+        ge=256,
+        le=4 * 1024 * 1024,
+        description="Largest fMP4 init segment (sent base64 when a session opens), in bytes.",
+    )
+    max_segment_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Longest live segment accepted, in seconds of media; longer ones get 422.",
+    )
+    session_idle_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=86_400,
+        description="A live session without a new segment for this long is ended and sealed.",
+    )
+    view_token_ttl_seconds: int = Field(
+        default=120,
+        ge=10,
+        le=3600,
+        description="Life of the signed view token in live playlist URLs (segment fetches).",
+    )
+    view_idle_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=86_400,
+        description=(
+            "A viewer's live view lasts while the playlist is reloaded; after this long "
+            "without a reload the next request starts (and audits) a new view."
+        ),
+    )
+    view_key_file: Path = Field(
+        default=Path("keys/media-view.key"),
+        description=(
+            "HMAC key signing view tokens (created 0600 on first use; share it between API "
+            "replicas); relative paths are under data_dir."
+        ),
+    )
+    playlist_window_segments: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description=(
+            "0: the live playlist is an EVENT playlist of the whole session; N: a sliding "
+            "window of the last N segments."
+        ),
+    )
 
 
 class MqttSettings(Section):
