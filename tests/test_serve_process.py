@@ -40,6 +40,8 @@ class Platform:
     port: int
     logs: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # The embedded MQTT broker's port: never the default, so runs side by side never clash.
+    broker_port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
@@ -56,6 +58,7 @@ class Platform:
             CW_SERVER__PORT=str(self.port),
             CW_SERVER__PUBLIC_URL=self.url,
             CW_JOBS__SHUTDOWN_TIMEOUT_SECONDS="5",
+            CW_MQTT__LISTEN_PORT=str(self.broker_port),
         )
         return env
 

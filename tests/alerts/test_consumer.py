@@ -46,6 +46,7 @@ async def test_a_late_commit_is_not_skipped(committed_db: Database) -> None:
 async def test_a_held_consumer_is_skipped_not_run_twice(committed_db: Database) -> None:
     seen: list[str] = []
     consumer = _collector(seen)
+    assert await consume_once(committed_db, consumer) == 0  # the consumer's row exists
     async with committed_db.transaction() as session:
         await events.record(session, "test.topic", "one", {})
     async with committed_db.transaction() as holder:
@@ -73,6 +74,7 @@ async def test_a_failing_batch_leaves_its_events_for_next_time(committed_db: Dat
 
 CONSUMER_SCRIPT = """
 import asyncio, sys
+import citywitness.schema  # every model, as in serve
 from citywitness.alerts import raising
 from citywitness.kit.db import Database
 from citywitness.kit.events import ConsumerRunner
@@ -85,10 +87,12 @@ asyncio.run(main())
 """
 
 
-async def _wait_for(db: Database, model: object, at_least: int, seconds: float) -> int:
+async def _wait_for(
+    db: Database, model: object, at_least: int, seconds: float, process: subprocess.Popen[bytes]
+) -> int:
     deadline = time.monotonic() + seconds
     found = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         found = await count(db, model)
         if found >= at_least:
             return found
@@ -116,14 +120,14 @@ async def test_sigkill_mid_way_loses_and_duplicates_nothing(committed_db: Databa
         [sys.executable, "-c", CONSUMER_SCRIPT, committed_db.url], env=dict(os.environ)
     )
     try:
-        done = await _wait_for(committed_db, AlertTrigger, 60, 60)
+        done = await _wait_for(committed_db, AlertTrigger, 60, 60, first)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     assert 60 <= done < total, "killed mid-way"
     second = subprocess.Popen([sys.executable, "-c", CONSUMER_SCRIPT, committed_db.url])
     try:
-        assert await _wait_for(committed_db, AlertTrigger, total, 120) == total
+        assert await _wait_for(committed_db, AlertTrigger, total, 120, second) == total
     finally:
         second.terminate()
         second.wait(10)

@@ -14,7 +14,7 @@ from sqlalchemy import select, text, update
 from citywitness.access.levels import Role
 from citywitness.access.permissions import ROLE_PERMISSIONS, Permission
 from citywitness.audit.models import AuditEvent
-from citywitness.devices.commands_delivery import expire_overdue
+from citywitness.devices.commands_delivery import DeliveryPolicy, deliver, expire_overdue
 from citywitness.devices.models import DeviceStateRow
 from citywitness.devices.telemetry import accept_message
 from citywitness.kit.clock import utcnow
@@ -432,3 +432,48 @@ async def test_recorders_that_cannot_take_commands_are_409(
     await issue(client, ps_operator, device, {"kind": "locate_now"})
     third = await send(client, ps_operator, device, {"kind": "locate_now"})
     assert (third.status_code, third.json()["error"]) == (409, "too_many_open_commands")
+
+
+async def test_a_delivery_step_without_a_publisher_retries_then_times_out(
+    db: Database, client: httpx.AsyncClient, ps_operator: Actor
+) -> None:
+    device = await make_enrolled(db)
+    created = await issue(client, ps_operator, device, {"kind": "start_recording"})
+    command_id = uuid.UUID(created["id"])
+    planned: list[datetime] = []
+
+    async def reschedule(_session: object, when: datetime) -> None:
+        planned.append(when)
+
+    policy = DeliveryPolicy(retry=timedelta(seconds=7))
+    before = utcnow()
+    state = await deliver(
+        db,
+        command_id,
+        publisher=None,
+        policy=policy,
+        reschedule=reschedule,  # type: ignore[arg-type]
+    )
+    assert state == "pending"
+    assert len(planned) == 1
+    assert before + timedelta(seconds=7) <= planned[0] <= utcnow() + timedelta(seconds=7)
+    command = await read(client, ps_operator, created["id"])
+    assert (command["attempts"], command["sent_at"]) == (0, None)
+    async with db.transaction() as session:
+        last_error = await session.scalar(
+            text("SELECT last_error FROM device_commands WHERE id = :id"), {"id": command_id}
+        )
+        await session.execute(
+            text("UPDATE device_commands SET expires_at = now() - interval '1 s' WHERE id = :id"),
+            {"id": command_id},
+        )
+    assert last_error == "no_mqtt_publisher"
+    state = await deliver(
+        db,
+        command_id,
+        publisher=None,
+        policy=policy,
+        reschedule=reschedule,  # type: ignore[arg-type]
+    )
+    assert state == "timed_out"
+    assert len(planned) == 1  # nothing more to do

@@ -45,6 +45,7 @@ def child_env(url: str | None, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CW_")}
     env.update(
         CW_JOBS__PERIODIC="false",
+        CW_MQTT__ENABLED="false",  # no broker: these children test jobs only
         CW_JOBS__HEARTBEAT_SECONDS="1",
         CW_JOBS__STALLED_AFTER_SECONDS="5",
         CW_JOBS__SHUTDOWN_TIMEOUT_SECONDS="5",

@@ -13,6 +13,7 @@ from citywitness.evidence.runtime import register_store
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from citywitness.media.models import LiveSession
+from citywitness.media.seal import referenced_shas
 from citywitness.media.tasks import seal_idle
 from citywitness.settings import Settings
 from citywitness.storage import ContentStore
@@ -49,8 +50,6 @@ async def test_idle_sessions_are_sealed(
 async def test_segments_of_unsealed_sessions_are_kept_from_the_sweep(
     db: Database, client: httpx.AsyncClient, fmp4: Pieces
 ) -> None:
-    from citywitness.media.seal import referenced_shas
-
     device = await make_enrolled(db)
     opened = await open_session(client, device, fmp4)
     await send_all(client, device, opened, Pieces(fmp4.fmt, fmp4.init, fmp4.segments[:2]))

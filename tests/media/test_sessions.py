@@ -72,6 +72,11 @@ async def test_session_grows_seals_and_plays(
     assert item.state == "live"
     assert item.size_bytes == init_size + sum(len(s) for s in pieces.segments)
     assert item.duration_seconds == 7.0
+    viewer = await make_actor(db, roles={PUBLIC_SECURITY: [Role.INVESTIGATOR]})
+    too_early = await client.get(
+        f"/api/v1/evidence/{item.id}/content", params={"reason": "review"}, headers=viewer.headers
+    )
+    assert (too_early.status_code, too_early.json()["error"]) == (409, "evidence_live")
 
     ended = await client.post(f"{SESSIONS}/{opened['id']}/end", headers=device.headers)
     assert ended.status_code == 200, ended.text
@@ -84,7 +89,6 @@ async def test_session_grows_seals_and_plays(
     assert item.media_facts["segments"] == 4
     assert item.media_facts["missing_segments"] == []
 
-    viewer = await make_actor(db, roles={PUBLIC_SECURITY: [Role.INVESTIGATOR]})
     played = await client.get(
         f"/api/v1/evidence/{item.id}/content", params={"reason": "review"}, headers=viewer.headers
     )

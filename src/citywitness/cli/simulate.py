@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 import time
@@ -34,7 +35,7 @@ simulate_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(simulate_app, name="simulate")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -79,8 +80,14 @@ async def _run(
     fleet = Fleet(options, token)
     task = asyncio.ensure_future(fleet.run(duration))
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: drain, disconnect, summarise
-        loop.add_signal_handler(sig, task.cancel)
+
+    def interrupt() -> None:  # stop cleanly once: drain, disconnect, summarise
+        if not fleet.stopping_requested:
+            fleet.stopping_requested = True
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt)
     try:
         return await task
     except asyncio.CancelledError:
@@ -141,6 +148,7 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
         return
     settings = settings_from(ctx)
     configure_logging(settings.logging.level, settings.logging.json_output)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     if mqtt is None and settings.mqtt.url is not None:
         mqtt = settings.mqtt.url
     base = url or settings.server.public_url

@@ -245,6 +245,8 @@ async def list_commands(
             key = (datetime.fromisoformat(at), uuid.UUID(command_id))
         except ValueError as exc:
             raise InvalidCursor(fields={"cursor": "not a cursor"}) from exc
+        if key[0].tzinfo is None:
+            raise InvalidCursor(fields={"cursor": "not a cursor"})
         query = query.where(tuple_(DeviceCommand.created_at, DeviceCommand.id) < key)
     order = (DeviceCommand.created_at.desc(), DeviceCommand.id.desc())
     rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).scalars())

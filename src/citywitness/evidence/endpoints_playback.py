@@ -63,7 +63,7 @@ HEAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": BINARY, "description": "The whole content (no Range header)."},
     206: {"content": BINARY, "description": "The requested byte range (Content-Range)."},
-    **error_responses(400, 401, 403, 404, 410, 416, 422),
+    **error_responses(400, 401, 403, 404, 409, 410, 416, 422),
 }
 
 
@@ -114,7 +114,7 @@ async def get_evidence_content(
         "byte is sent.  Audited as evidence.read (a metadata read), not as a play."
     ),
     response_class=Response,
-    responses={**HEAD_RESPONSES, **error_responses(400, 401, 403, 404, 410, 416, 422)},
+    responses={**HEAD_RESPONSES, **error_responses(400, 401, 403, 404, 409, 410, 416, 422)},
 )
 async def head_evidence_content(
     *,
@@ -148,7 +148,7 @@ async def head_evidence_content(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"image/jpeg": {}}, "description": "The thumbnail."},
-        **error_responses(401, 404, 410),
+        **error_responses(401, 404, 409, 410),
     },
 )
 async def get_evidence_thumbnail(
@@ -181,7 +181,7 @@ async def get_evidence_thumbnail(
     responses={
         200: {"content": PROXY_TYPES, "description": "The whole proxy."},
         206: {"content": PROXY_TYPES, "description": "The requested byte range."},
-        **error_responses(400, 401, 403, 404, 410, 416, 422),
+        **error_responses(400, 401, 403, 404, 409, 410, 416, 422),
     },
 )
 async def get_evidence_proxy(
@@ -216,7 +216,7 @@ async def get_evidence_proxy(
         "as evidence.read (a metadata read), not as a play."
     ),
     response_class=Response,
-    responses={**HEAD_RESPONSES, **error_responses(400, 401, 403, 404, 410, 416)},
+    responses={**HEAD_RESPONSES, **error_responses(400, 401, 403, 404, 409, 410, 416)},
 )
 async def head_evidence_proxy(
     *,

@@ -55,6 +55,12 @@ class EvidenceNotActive(Conflict):
     code = "evidence_not_active"
 
 
+class EvidenceLive(Conflict):
+    """The item is a recording session still growing: watch it live, or play it once sealed."""
+
+    code = "evidence_live"
+
+
 class EvidenceDestroyed(AppError):
     """The item was destroyed (crypto-shredded); its content can never be read again."""
 

@@ -36,6 +36,7 @@ from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.errors import (
     DerivativeNotReady,
     EvidenceDestroyed,
+    EvidenceLive,
     MalformedRange,
     RangeNotSatisfiable,
     ReasonRequired,
@@ -197,6 +198,8 @@ async def _permitted_item(
 def _ensure_readable(item: EvidenceItem) -> None:
     if item.state == EvidenceState.DESTROYED:
         raise EvidenceDestroyed(fields={"evidence_id": str(item.id)})
+    if item.state == EvidenceState.LIVE:
+        raise EvidenceLive(fields={"evidence_id": str(item.id)})
 
 
 def _content(

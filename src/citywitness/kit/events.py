@@ -100,18 +100,22 @@ async def claim(
 
     None when another process holds the consumer right now.
     """
-    await session.execute(
-        insert(EventConsumer).values(name=name, last_xid=0, last_id=0).on_conflict_do_nothing()
+    locked = (
+        select(EventConsumer.last_xid, EventConsumer.last_id)
+        .where(EventConsumer.name == name)
+        .with_for_update(skip_locked=True)
     )
-    position = (
-        await session.execute(
-            select(EventConsumer.last_xid, EventConsumer.last_id)
-            .where(EventConsumer.name == name)
-            .with_for_update(skip_locked=True)
-        )
-    ).first()
+    position = (await session.execute(locked)).first()
     if position is None:
-        return None
+        known = select(EventConsumer.name).where(EventConsumer.name == name)
+        if (await session.execute(known)).first() is not None:
+            return None  # another process holds it
+        await session.execute(
+            insert(EventConsumer).values(name=name, last_xid=0, last_id=0).on_conflict_do_nothing()
+        )
+        position = (await session.execute(locked)).first()
+        if position is None:
+            return None
     rows = (
         await session.execute(
             select(OutboxEvent)

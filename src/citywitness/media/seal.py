@@ -248,8 +248,6 @@ async def referenced_shas(session: AsyncSession, sha256s: list[str]) -> set[str]
         .join(LiveSession, LiveSession.id == Segment.session_id)
         .where(Segment.sha256.in_(sha256s), unsealed)
     )
-    inits = select(LiveSession.init_sha256).where(
-        LiveSession.init_sha256.in_(sha256s), unsealed
-    )
+    inits = select(LiveSession.init_sha256).where(LiveSession.init_sha256.in_(sha256s), unsealed)
     found = await session.scalars(segments.union(inits))
     return {sha for sha in found if sha is not None}

@@ -56,6 +56,11 @@ def mqtt_address(options: FleetOptions) -> tuple[str, int]:
     return urlsplit(options.url).hostname or "127.0.0.1", 1884
 
 
+def uses_https(index: int, share: float) -> bool:
+    """Spread the HTTPS recorders evenly: with 0.1, the 10th, 20th, 30th..."""
+    return int((index + 1) * share) > int(index * share)
+
+
 class Fleet:
     def __init__(self, options: FleetOptions, token: str) -> None:
         self.options = options
@@ -71,6 +76,7 @@ class Fleet:
         self.recorders: list[VirtualRecorder] = []
         self.streamers: list[Streamer] = []
         self.stopping = asyncio.Event()
+        self.stopping_requested = False  # a signal asked for the stop (the CLI's handler)
         self.sensors_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._senders: list[asyncio.Task[None]] = []
@@ -90,7 +96,7 @@ class Fleet:
             rng = random.Random(o.seed * 1_000_003 + cred.index)
             nodes = self.city.nodes_in(cred.department_code)
             mover = Mover(self.city, rng, start=rng.choice(nodes), driving=rng.random() < 0.35)
-            https = rng.random() < o.https_share
+            https = uses_https(cred.index, o.https_share)
             self.recorders.append(
                 VirtualRecorder(
                     cred,
@@ -113,6 +119,7 @@ class Fleet:
                     height=height,
                     fps=o.video_fps,
                     truth_dir=o.truth_dir,
+                    drain_seconds=o.drain_timeout_s,
                 )
             )
         self.setup_seconds = time.monotonic() - began

@@ -1,6 +1,6 @@
 """Setting up the fleet through the public API, as a department admin would.
 
-With an API token (devices:manage, devices:bind, officers:manage, departments:read), for
+With an API token holding `SCOPES` (a department admin's, or a platform admin's), for
 each virtual recorder: register it (or find it from an earlier run: serials are
 `SIM<seed>-<n>`), create its officer (badge `SIM<seed>-<n>`), issue a one-time enrollment
 code, enroll with that code as the recorder itself would (no credentials, only the code),
@@ -17,7 +17,14 @@ from typing import Any
 import httpx
 
 API = "/api/v1"
-SCOPES = ("departments:read", "officers:manage", "devices:manage", "devices:bind")
+SCOPES = (
+    "departments:read",
+    "officers:read",
+    "officers:manage",
+    "devices:read",
+    "devices:manage",
+    "devices:bind",
+)
 
 
 class ProvisionError(RuntimeError):

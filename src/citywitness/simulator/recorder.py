@@ -191,16 +191,28 @@ class VirtualRecorder:
         self.wake.set()
 
     def _on_command(self, topic: str, payload: bytes) -> None:  # noqa: ARG002 - one topic
+        """Commands and alerts from the platform: acknowledged, and carried out when asked."""
         self.tally.commands += 1
         try:
             command = json.loads(payload)
         except ValueError:
             return
-        if isinstance(command, dict) and isinstance(command.get("command_id"), str):
-            self.event(ACK_EVENT, command_id=command["command_id"])
-            if command.get("type") == "locate":
-                self.fixes.append(self.mover.fix(now()))
-                self.report()
+        if not isinstance(command, dict) or not isinstance(command.get("command_id"), str):
+            return
+        command_id = command["command_id"]
+        self.event(ACK_EVENT, command_id=command_id, status="acknowledged")
+        if command.get("type") != "command":
+            return  # an alert for the officer: seeing it is all there is to do
+        kind = command.get("kind")
+        if kind in ("start_recording", "stop_recording"):
+            self.set_recording(kind == "start_recording", trigger="command")
+        elif kind == "locate_now":
+            self.fixes.append(self.mover.fix(now()))
+            self.report()
+        elif kind == "request_live_view" and self.rng.random() < 0.1:
+            self.event(ACK_EVENT, command_id=command_id, status="rejected", detail="declined")
+            return
+        self.event(ACK_EVENT, command_id=command_id, status="succeeded")
 
     async def _connect(self) -> MqttClient:
         if self.mqtt_address is None:

@@ -58,8 +58,10 @@ class Streamer:
         height: int = 360,
         fps: int = 10,
         truth_dir: Path | None = None,
+        drain_seconds: float = 60.0,
     ) -> None:
         self.recorder = recorder
+        self.drain_seconds = drain_seconds
         self.http = http
         self.truth_dir = truth_dir
         self.session_id = uuid.uuid4()
@@ -168,7 +170,10 @@ class Streamer:
                 seq += 1
                 segment = await asyncio.to_thread(self.encoder.next_segment)
         finally:
-            await sender
+            try:  # what is queued goes out, unless the platform is gone
+                await asyncio.wait_for(sender, self.drain_seconds)
+            except TimeoutError:
+                log.warning("live segments left unsent", extra={"queued": len(self.queue)})
             await asyncio.to_thread(self.encoder.close)
         await self._end()
         recorder.set_recording(False, trigger="live", session_id=str(self.session_id))
@@ -184,9 +189,9 @@ class Streamer:
 
     async def _end(self) -> None:
         url = f"{API}/devices/self/sessions/{self.session_id}/end"
-        for _ in range(5):
+        for _ in range(3):
             try:
-                answer = await self.http.post(url, headers=self._auth, timeout=120)
+                answer = await self.http.post(url, headers=self._auth, timeout=60)
             except httpx.TransportError:
                 await asyncio.sleep(1)
                 continue

@@ -9,6 +9,7 @@ Revises: 0013_media
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,13 +29,13 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
     )
 
 
-def _created_at() -> sa.Column[sa.DateTime]:
+def _created_at() -> sa.Column[datetime]:
     return sa.Column(
         "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )
 
 
-def _updated_at() -> sa.Column[sa.DateTime]:
+def _updated_at() -> sa.Column[datetime]:
     return sa.Column(
         "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )
