@@ -45,6 +45,10 @@ CHECKS: list[Callable[..., Any]] = [
 ]
 BASE_URL = "http://testserver"
 
+# Live segments are raw media bytes, sent like any binary body.
+for _media in ("video/mp4", "video/iso.segment", "video/mp2t"):
+    schemathesis.serializer.alias(_media, "application/octet-stream")
+
 
 def _generate(strategy: Any) -> list[Case]:
     found: list[Case] = []

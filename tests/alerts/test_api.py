@@ -8,8 +8,9 @@ import httpx
 from sqlalchemy import select
 
 from citywitness.access.levels import Role
+from citywitness.alerts.kinds import Action
 from citywitness.alerts.models import Alert
-from citywitness.alerts.service import NewAlert, raise_alert
+from citywitness.alerts.service import NewAlert, raise_alert, transition
 from citywitness.audit.models import AuditEvent
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
@@ -100,9 +101,6 @@ async def test_a_resolved_alert_lets_the_next_trigger_raise_anew(db: Database) -
     async with db.transaction() as session:
         locked = await session.get(Alert, alert.id, with_for_update=True)
         assert locked is not None
-        from citywitness.alerts.kinds import Action
-        from citywitness.alerts.service import transition
-
         await transition(session, locked, Action.FALSE_ALARM, actor=None, note=None)
         again = await raise_alert(
             session,

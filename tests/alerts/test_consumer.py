@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import text
 
 from citywitness.alerts.models import Alert, AlertEvent, AlertTrigger
@@ -63,10 +64,8 @@ async def test_a_failing_batch_leaves_its_events_for_next_time(committed_db: Dat
     async with committed_db.transaction() as session:
         await events.record(session, "test.topic", "one", {})
     broken = Consumer(name="test", topics=("test.topic",), handle=fail)  # type: ignore[arg-type]
-    try:
+    with pytest.raises(RuntimeError):
         await consume_once(committed_db, broken)
-    except RuntimeError:
-        pass
     seen: list[str] = []
     assert await consume_once(committed_db, _collector(seen)) == 1
     assert seen == ["one"]
@@ -116,7 +115,7 @@ async def test_sigkill_mid_way_loses_and_duplicates_nothing(committed_db: Databa
             {"ids": [r.id for r in recorders]},
         )
     total = 20 * 30
-    first = subprocess.Popen(
+    first = subprocess.Popen(  # noqa: ASYNC220 - the process under test
         [sys.executable, "-c", CONSUMER_SCRIPT, committed_db.url], env=dict(os.environ)
     )
     try:
@@ -125,7 +124,9 @@ async def test_sigkill_mid_way_loses_and_duplicates_nothing(committed_db: Databa
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     assert 60 <= done < total, "killed mid-way"
-    second = subprocess.Popen([sys.executable, "-c", CONSUMER_SCRIPT, committed_db.url])
+    second = subprocess.Popen(  # noqa: ASYNC220 - the process under test
+        [sys.executable, "-c", CONSUMER_SCRIPT, committed_db.url]
+    )
     try:
         assert await _wait_for(committed_db, AlertTrigger, total, 120, second) == total
     finally:

@@ -18,7 +18,9 @@ from sqlalchemy import select, text
 
 from citywitness.access.levels import Role
 from citywitness.alerts.delivery import RecorderDelivery
+from citywitness.alerts.kinds import Action
 from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, DeliveryAttempt
+from citywitness.alerts.service import transition
 from citywitness.app import create_app
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
@@ -84,9 +86,6 @@ async def test_consoles_get_alerts_in_scope_as_they_happen(
             alert_id = raised["alert"]["id"]
             alert = await session.get(Alert, uuid.UUID(alert_id), with_for_update=True)
             assert alert is not None
-            from citywitness.alerts.kinds import Action
-            from citywitness.alerts.service import transition
-
             await transition(session, alert, Action.ACKNOWLEDGE, actor=None, note=None)
         acked = await _next(ws)
         assert (acked["event"], acked["alert"]["state"]) == ("acknowledge", "acknowledged")
@@ -113,6 +112,7 @@ class RecordingPublisher:
     async def publish_command(
         self, department_code: str, serial: str, payload: bytes, *, wait_seconds: float = 10.0
     ) -> None:
+        assert wait_seconds > 0
         if self.fail:
             self.fail -= 1
             raise TimeoutError("broker away")
@@ -134,20 +134,16 @@ async def test_recorder_delivery_retries_until_acknowledged(committed_db: Databa
         "alert",
         "sos",
     )
-    async with committed_db.transaction() as session:  # the recorder acknowledges
-        await session.execute(
-            text(
-                "INSERT INTO device_events (id, recorder_id, department_id, kind, source, at,"
-                " received_at, details) VALUES (:id, :r, :d, 'command_ack', 'device', now(),"
-                " now(), CAST(:details AS jsonb))"
-            ),
-            {
-                "id": uuid.uuid4(),
-                "r": device.identity.device_id,
-                "d": device.identity.department_id,
-                "details": json.dumps({"command_id": command["command_id"]}),
-            },
-        )
+    stranger = await make_enrolled(committed_db)  # another recorder cannot acknowledge it
+    await send_event(committed_db, stranger, "command_ack", command_id=command["command_id"])
+    await drain(committed_db)
+    async with committed_db.transaction() as session:
+        pending = await session.get(AlertDelivery, uuid.UUID(command["command_id"]))
+        assert pending is not None
+        assert pending.state == "pending"
+    await send_event(  # the recorder acknowledges, as over MQTT or HTTPS
+        committed_db, device, "command_ack", command_id=command["command_id"], status="acknowledged"
+    )
     await drain(committed_db)
     assert await delivery.run_once() == 0  # delivered: not sent again
     async with committed_db.transaction() as session:

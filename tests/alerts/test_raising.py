@@ -7,6 +7,9 @@ import uuid
 from sqlalchemy import text, update
 
 from citywitness.alerts.models import AlertEvent, AlertTrigger
+from citywitness.alerts.raising import source_alert
+from citywitness.devices.telemetry import accept_message
+from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from citywitness.kit.events import EventConsumer
 from citywitness.ledger.witness_models import Incident
@@ -87,9 +90,6 @@ async def test_offline_during_a_shift_raises_but_not_without_one(committed_db: D
     for device in (on_shift, off_shift):
         await send_event(committed_db, device, "recording_stopped")
         async with committed_db.transaction() as session:  # the last will: offline now
-            from citywitness.devices.telemetry import accept_message
-            from citywitness.kit.clock import utcnow
-
             await accept_message(
                 session,
                 device.identity,
@@ -118,8 +118,6 @@ async def test_a_ledger_fork_is_a_platform_wide_critical_alert(committed_db: Dat
         session.add(incident)
     await drain(committed_db)
     async with committed_db.transaction() as session:
-        from citywitness.alerts.raising import source_alert
-
         alert = await source_alert(session, "ledger_incident", str(incident.id))
     assert alert is not None
     assert (alert.kind, alert.severity, alert.department_id) == ("ledger_fork", "critical", None)

@@ -41,7 +41,7 @@ def receiver() -> Iterator[Receiver]:
     found = Receiver(url="", statuses=[500])
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             found.received.append((dict(self.headers.items()), body))
             self.send_response(found.statuses.pop(0) if found.statuses else 204)

@@ -15,8 +15,9 @@ from citywitness.access.permissions import Permission
 from citywitness.devices.commands_models import DeviceCommand
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
-from tests.authz.matrix import HOME, Actor, Caller, Case, Prepared, object_case
+from tests.authz.matrix import HOME, Caller, Case, Prepared, object_case
 from tests.devices.helpers import make_enrolled
+from tests.factories import Actor
 
 P = Permission
 ONE = "/api/v1/devices/{recorder_id}/commands"

@@ -1,12 +1,10 @@
 """Commands to recorders over the API and the HTTPS poll: issuing, validation, consent,
-acknowledgements, the state machine, timeouts, locate_now, cancel and scope."""
+acknowledgements, the state machine, cancel and scope."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy import select, text, update
@@ -14,56 +12,13 @@ from sqlalchemy import select, text, update
 from citywitness.access.levels import Role
 from citywitness.access.permissions import ROLE_PERMISSIONS, Permission
 from citywitness.audit.models import AuditEvent
-from citywitness.devices.commands_delivery import DeliveryPolicy, deliver, expire_overdue
 from citywitness.devices.models import DeviceStateRow
-from citywitness.devices.telemetry import accept_message
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from citywitness.settings import Settings
-from tests.devices.helpers import Enrolled, make_enrolled, make_recorder, payload, telemetry_body
+from tests.devices.helpers import make_enrolled, make_recorder
+from tests.devices.test_commands_support import API, ack, issue, read, send, transitions
 from tests.factories import PUBLIC_SECURITY, TRAFFIC_POLICE, Actor, make_actor
-
-API = "/api/v1/devices"
-
-
-async def send(
-    client: httpx.AsyncClient, actor: Actor, device: Enrolled, body: dict[str, Any]
-) -> httpx.Response:
-    return await client.post(
-        f"{API}/{device.identity.device_id}/commands", json=body, headers=actor.headers
-    )
-
-
-async def issue(
-    client: httpx.AsyncClient, actor: Actor, device: Enrolled, body: dict[str, Any]
-) -> dict[str, Any]:
-    response = await send(client, actor, device, body)
-    assert response.status_code == 202, response.text
-    found: dict[str, Any] = response.json()
-    return found
-
-
-async def ack(
-    client: httpx.AsyncClient, device: Enrolled, command_id: str, status: str, **extra: Any
-) -> httpx.Response:
-    return await client.post(
-        f"{API}/self/commands/{command_id}/ack",
-        json={"status": status, **extra},
-        headers=device.headers,
-    )
-
-
-async def read(client: httpx.AsyncClient, actor: Actor, command_id: str) -> dict[str, Any]:
-    response = await client.get(f"{API}/commands/{command_id}", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
-
-
-def transitions(command: dict[str, Any]) -> list[tuple[str | None, str, str, str | None]]:
-    return [
-        (e["from_state"], e["to_state"], e["source"], e["transport"]) for e in command["events"]
-    ]
 
 
 async def test_issuing_is_202_pending_with_a_delivery_job_and_an_audit_record(
@@ -293,85 +248,6 @@ async def test_the_wearer_rejects_a_live_view(
     assert (wrong.status_code, wrong.json()["error"]) == (422, "invalid_command_ack")
 
 
-async def test_a_command_without_outcome_times_out(
-    db: Database, client: httpx.AsyncClient, ps_operator: Actor
-) -> None:
-    device = await make_enrolled(db)
-    created = await issue(
-        client, ps_operator, device, {"kind": "stop_recording", "timeout_seconds": 5}
-    )
-    await ack(client, device, created["id"], "acknowledged")
-    async with db.transaction() as session:
-        assert await expire_overdue(session, now=utcnow()) == 0
-    async with db.transaction() as session:
-        assert await expire_overdue(session, now=utcnow() + timedelta(seconds=6)) == 1
-    command = await read(client, ps_operator, created["id"])
-    assert command["state"] == "timed_out"
-    assert transitions(command)[-1] == ("acknowledged", "timed_out", "platform", None)
-    late = await ack(client, device, created["id"], "succeeded")
-    assert (late.status_code, late.json()["error"]) == (409, "command_closed")
-
-
-async def test_locate_now_succeeds_when_a_fresh_position_arrives(
-    db: Database, client: httpx.AsyncClient, ps_operator: Actor, ps_admin: Actor
-) -> None:
-    device = await make_enrolled(db)
-    created = await issue(client, ps_operator, device, {"kind": "locate_now"})
-    early = await ack(client, device, created["id"], "succeeded")
-    assert early.json()["state"] == "acknowledged"  # no position yet: only received
-
-    body = telemetry_body(count=1)
-    body["positions"][0].update(lat=30.25, lon=120.5)
-    async with db.transaction() as session:
-        await accept_message(
-            session,
-            device.identity,
-            "telemetry",
-            payload(body),
-            transport="https",
-            received_at=utcnow(),
-        )
-    done = await ack(client, device, created["id"], "succeeded")
-    assert done.json()["state"] == "succeeded"
-    command = await read(client, ps_operator, created["id"])
-    assert command["result"]["lat"] == 30.25
-    assert command["result"]["lon"] == 120.5
-    assert command["result"]["fix"] == "beidou"
-    assert transitions(command)[-1] == ("acknowledged", "succeeded", "platform", None)
-    # a department admin may read commands but not where an officer is (devices:track)
-    assert (await read(client, ps_admin, created["id"]))["result"] is None
-
-
-async def test_an_ack_over_mqtt_is_a_command_ack_event(
-    db: Database, client: httpx.AsyncClient, ps_operator: Actor
-) -> None:
-    device = await make_enrolled(db)
-    created = await issue(client, ps_operator, device, {"kind": "start_recording"})
-    for status in ("acknowledged", "succeeded", "bogus"):
-        event = {
-            "msg_id": f"ack-{status}",
-            "kind": "command_ack",
-            "at": utcnow().isoformat(),
-            "details": {"command_id": created["id"], "status": status, "detail": "ok"},
-        }
-        async with db.transaction() as session:
-            result = await accept_message(
-                session,
-                device.identity,
-                "event",
-                json.dumps(event).encode(),
-                transport="mqtt",
-                received_at=utcnow(),
-            )
-        assert result.new is True
-    command = await read(client, ps_operator, created["id"])
-    assert command["state"] == "succeeded"
-    assert transitions(command)[1:] == [
-        ("pending", "acknowledged", "device", "mqtt"),
-        ("acknowledged", "succeeded", "device", "mqtt"),
-    ]
-
-
 async def test_cancel_and_list(db: Database, client: httpx.AsyncClient, ps_operator: Actor) -> None:
     device = await make_enrolled(db)
     first = await issue(client, ps_operator, device, {"kind": "locate_now"})
@@ -432,48 +308,3 @@ async def test_recorders_that_cannot_take_commands_are_409(
     await issue(client, ps_operator, device, {"kind": "locate_now"})
     third = await send(client, ps_operator, device, {"kind": "locate_now"})
     assert (third.status_code, third.json()["error"]) == (409, "too_many_open_commands")
-
-
-async def test_a_delivery_step_without_a_publisher_retries_then_times_out(
-    db: Database, client: httpx.AsyncClient, ps_operator: Actor
-) -> None:
-    device = await make_enrolled(db)
-    created = await issue(client, ps_operator, device, {"kind": "start_recording"})
-    command_id = uuid.UUID(created["id"])
-    planned: list[datetime] = []
-
-    async def reschedule(_session: object, when: datetime) -> None:
-        planned.append(when)
-
-    policy = DeliveryPolicy(retry=timedelta(seconds=7))
-    before = utcnow()
-    state = await deliver(
-        db,
-        command_id,
-        publisher=None,
-        policy=policy,
-        reschedule=reschedule,  # type: ignore[arg-type]
-    )
-    assert state == "pending"
-    assert len(planned) == 1
-    assert before + timedelta(seconds=7) <= planned[0] <= utcnow() + timedelta(seconds=7)
-    command = await read(client, ps_operator, created["id"])
-    assert (command["attempts"], command["sent_at"]) == (0, None)
-    async with db.transaction() as session:
-        last_error = await session.scalar(
-            text("SELECT last_error FROM device_commands WHERE id = :id"), {"id": command_id}
-        )
-        await session.execute(
-            text("UPDATE device_commands SET expires_at = now() - interval '1 s' WHERE id = :id"),
-            {"id": command_id},
-        )
-    assert last_error == "no_mqtt_publisher"
-    state = await deliver(
-        db,
-        command_id,
-        publisher=None,
-        policy=policy,
-        reschedule=reschedule,  # type: ignore[arg-type]
-    )
-    assert state == "timed_out"
-    assert len(planned) == 1  # nothing more to do

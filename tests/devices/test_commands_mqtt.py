@@ -73,9 +73,9 @@ async def bridge(database: Database, broker: EmbeddedBroker) -> AsyncIterator[Mq
 def _settings(tmp_path: Path, database_url: str, **mqtt: Any) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database={"url": database_url},  # type: ignore[arg-type]
-        jobs={"in_process_worker": False, "periodic": False},  # type: ignore[arg-type]
-        mqtt=mqtt,  # type: ignore[arg-type]
+        database={"url": database_url},
+        jobs={"in_process_worker": False, "periodic": False},
+        mqtt=mqtt,
     )
 
 
@@ -172,7 +172,7 @@ async def issue(
 
 
 async def _state_is(api: httpx.AsyncClient, actor: Actor, command_id: str, state: str) -> bool:
-    return (await get_command(api, actor, command_id))["state"] == state
+    return bool((await get_command(api, actor, command_id))["state"] == state)
 
 
 async def _got(client: DeviceClient, count: int) -> bool:

@@ -175,7 +175,14 @@ async def test_me_with_a_session_cookie(client: httpx.AsyncClient, db: Database)
     assert body["scopes"] is None
     assert body["platform_admin"] is False
     assert body["user"]["clearance"] == "sensitive"
-    expected = ["audit:read", "departments:read", "evidence:read", "officers:read", "users:read"]
+    expected = [
+        "audit:read",
+        "departments:read",
+        "evidence:read",
+        "ledger:read",
+        "officers:read",
+        "users:read",
+    ]
     assert body["permissions"] == expected
     assert body["departments"] == [
         {"department_id": str(PUBLIC_SECURITY), "roles": ["auditor"], "permissions": expected}

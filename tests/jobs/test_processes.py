@@ -150,7 +150,15 @@ async def test_serve_runs_jobs_in_process_and_stops_in_order(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             ready = await client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"database": "ok", "jobs": "ok", "storage": "ok"}
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "jobs": "ok",
+            "storage": "ok",
+            "alerts": "ok",
+            "ledger_forks": "ok",
+            "ledger_timestamps": "ok: off (no TSA configured)",
+            "ledger_anchors": "ok: off (no anchor configured)",
+        }
 
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=30) == 0

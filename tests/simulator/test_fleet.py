@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from citywitness.simulator.fleet import Fleet, FleetOptions
+from citywitness.simulator.mqtt_client import ConnectionRefused, MqttClient
 from citywitness.simulator.recorder import Behaviour
 from tests.simulator.conftest import Served, log_tail
 
@@ -132,15 +133,19 @@ def test_live_video_segments_are_stored_and_sealed(
     (video,) = summary["video"]
     streamer = fleet.streamers[0]
     assert video["segments"] >= 8  # about ten in twenty seconds
+    (recorded,) = video["sessions"]  # one session for the whole run
+    assert recorded["segments"] == video["segments"]
     auth = {"Authorization": streamer.recorder.credential.http_authorization}
     answer = httpx.get(
-        f"{served.url}/api/v1/devices/self/sessions/{video['session_id']}", headers=auth, timeout=30
+        f"{served.url}/api/v1/devices/self/sessions/{recorded['session_id']}",
+        headers=auth,
+        timeout=30,
     )
     assert answer.status_code == 200, answer.text
     session = answer.json()
     assert session["segments"] == video["segments"]
     assert session["contiguous_seq"] == video["segments"] - 1
-    assert session["evidence_id"] == video["evidence_id"]
+    assert session["evidence_id"] == recorded["evidence_id"]
     assert session["state"] in ("ended", "sealed")
     truth = streamer.tally.truth
     assert [t["seq"] for t in truth] == list(range(video["segments"]))
@@ -150,32 +155,15 @@ def test_live_video_segments_are_stored_and_sealed(
 
 def test_simulate_command_line(served: Served, tmp_path: Any) -> None:
     summary_file = tmp_path / "summary.json"
+    command = [
+        sys.executable, "-m", "citywitness", "simulate",
+        "--devices", "2", "--duration", "6", "--seed", "77",
+        "--url", served.url, "--mqtt", served.platform.mqtt_url,
+        "--report-interval", "2", "--fix-interval", "1", "--drops-per-hour", "0",
+        "--json", str(summary_file), "--token-stdin",
+    ]  # fmt: skip
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "citywitness",
-            "simulate",
-            "--devices",
-            "2",
-            "--duration",
-            "6",
-            "--seed",
-            "77",
-            "--url",
-            served.url,
-            "--mqtt",
-            served.platform.mqtt_url,
-            "--report-interval",
-            "2",
-            "--fix-interval",
-            "1",
-            "--drops-per-hour",
-            "0",
-            "--json",
-            str(summary_file),
-            "--token-stdin",
-        ],  # fmt: skip
+        command,
         input=served.token + "\n",
         capture_output=True,
         text=True,
@@ -190,3 +178,54 @@ def test_simulate_command_line(served: Served, tmp_path: Any) -> None:
     full = json.loads(summary_file.read_text())
     assert sorted(full["per_recorder"]) == ["SIM77-00001", "SIM77-00002"]
     assert full["positions"] == printed["positions"] > 0
+
+
+def test_the_broker_refuses_a_wrong_secret(
+    served: Served, ran: tuple[Fleet, dict[str, Any]]
+) -> None:
+    cred = ran[0].recorders[0].credential
+    client = MqttClient(
+        "127.0.0.1",
+        served.platform.mqtt_port,
+        client_id=cred.serial,
+        username=cred.serial,
+        password="cwd_" + "0" * 43,
+    )
+    with pytest.raises(ConnectionRefused):
+        asyncio.run(client.connect())
+
+
+async def rotating_sessions(served: Served) -> Fleet:
+    options = FleetOptions(
+        devices=1,
+        url=served.url,
+        mqtt_url=served.platform.mqtt_url,
+        video=1,
+        seed=5151,
+        behaviour=Behaviour(sos_per_hour=0, drops_per_hour=0),
+        video_session_s=4,
+        video_pause_s=1,
+    )
+    fleet = Fleet(options, served.token)
+    await fleet.run(13)
+    return fleet
+
+
+def test_live_sessions_rotate_when_asked(served: Served) -> None:
+    fleet = asyncio.run(rotating_sessions(served))
+    streamer = fleet.streamers[0]
+    sessions = streamer.tally.sessions
+    assert len(sessions) >= 2
+    assert all(s["segments"] == 2 for s in sessions[:-1])  # 4 s of 2 s segments each
+    tally = streamer.recorder.tally
+    assert tally.events["recording_started"] == tally.events["recording_stopped"] == len(sessions)
+    auth = {"Authorization": streamer.recorder.credential.http_authorization}
+    for recorded in sessions:
+        answer = httpx.get(
+            f"{served.url}/api/v1/devices/self/sessions/{recorded['session_id']}",
+            headers=auth,
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["segments"] == recorded["segments"]
+        assert answer.json()["state"] in ("ended", "sealed")

@@ -24,6 +24,8 @@ from citywitness.access.service import (
     require_global,
     visible_filter,
 )
+from citywitness.agencies.errors import UnknownDepartment
+from citywitness.agencies.models import Department
 from citywitness.alerts.errors import TransitionNotAllowed
 from citywitness.alerts.kinds import Action, AlertState, Severity
 from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, Webhook
@@ -216,6 +218,8 @@ async def create_webhook(
 ) -> Webhook:
     """A new receiver; department-wide needs alerts:manage there, platform-wide everywhere."""
     _require_manage(principal, body.department_id, "alerts.webhook_create")
+    if body.department_id is not None and await session.get(Department, body.department_id) is None:
+        raise UnknownDepartment(fields={"department_id": "no such department"})
     hook = Webhook(
         id=uuid.uuid4(),
         name=body.name,

@@ -8,7 +8,8 @@ To the recorder: an MQTT command on `cw/<department>/<serial>/command`
 (`{"type": "alert", "command_id": <delivery id>, ...}`), published by `RecorderDelivery`
 in the process that holds the MQTT bridge (`serve`), again every `recorder_retry_seconds`
 until the recorder acknowledges it (a device event `command_ack` with
-`details.command_id`, handled by the alerts consumer) or `recorder_timeout_seconds` pass
+`details.command_id`, the same event the devices domain takes for its own commands;
+handled by the alerts consumer) or `recorder_timeout_seconds` pass
 (state `expired`).  Every try is a `alert_delivery_attempts` row.
 """
 
@@ -22,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.agencies.models import Department
 from citywitness.alerts.kinds import at_least
 from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, DeliveryAttempt, Webhook
+from citywitness.devices.commands_publisher import CommandPublisher
 from citywitness.devices.models import Recorder
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
@@ -104,8 +106,14 @@ async def record_attempt(
     )
 
 
-async def acknowledge_command(session: AsyncSession, command_id: str, at: datetime) -> bool:
-    """A recorder acknowledged a command: its delivery is done (once)."""
+async def acknowledge_command(
+    session: AsyncSession, command_id: str, recorder_id: uuid.UUID, at: datetime
+) -> bool:
+    """The recorder acknowledged an alert sent to it: the delivery is done (once).
+
+    Only the recorder the alert was sent to can acknowledge it; other ids (the devices
+    domain's own commands) are not ours.
+    """
     try:
         delivery_id = uuid.UUID(command_id)
     except ValueError:
@@ -113,7 +121,11 @@ async def acknowledge_command(session: AsyncSession, command_id: str, at: dateti
     delivery = (
         await session.execute(
             select(AlertDelivery)
-            .where(AlertDelivery.id == delivery_id, AlertDelivery.channel == "recorder")
+            .where(
+                AlertDelivery.id == delivery_id,
+                AlertDelivery.channel == "recorder",
+                AlertDelivery.target_id == recorder_id,
+            )
             .with_for_update()
         )
     ).scalar_one_or_none()
@@ -123,14 +135,6 @@ async def acknowledge_command(session: AsyncSession, command_id: str, at: dateti
     delivery.delivered_at = at
     delivery.next_attempt_at = None
     return True
-
-
-class CommandPublisher(Protocol):
-    """What can put a command on a recorder's topic (the MQTT bridge's `publish_command`)."""
-
-    async def publish_command(
-        self, department_code: str, serial: str, payload: bytes, *, wait_seconds: float = ...
-    ) -> None: ...
 
 
 def command_payload(delivery: AlertDelivery, alert: Alert) -> bytes:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.alerts.delivery import acknowledge_command
 from citywitness.alerts.kinds import Severity
-from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent
+from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, AlertTrigger
 from citywitness.alerts.service import NewAlert, raise_alert
 from citywitness.kit.events import Consumer, Event
 
@@ -114,7 +114,10 @@ def _from_crossing(event: Event) -> NewAlert | None:
 async def _command_ack(session: AsyncSession, event: Event) -> None:
     p = event.payload
     command_id = str((p.get("details") or {}).get("command_id") or "")
-    if not await acknowledge_command(session, command_id, _time(p["at"])):
+    recorder_id = _uuid(p.get("recorder_id"))
+    if recorder_id is None or not await acknowledge_command(
+        session, command_id, recorder_id, _time(p["at"])
+    ):
         return
     delivery = await session.get(AlertDelivery, uuid.UUID(command_id))
     alert = await session.get(Alert, delivery.alert_id) if delivery else None
@@ -156,8 +159,6 @@ def consumer(batch_size: int = 100) -> Consumer:
 
 async def source_alert(session: AsyncSession, source_kind: str, source_id: str) -> Alert | None:
     """The alert a source raised or repeated (tests and diagnostics)."""
-    from citywitness.alerts.models import AlertTrigger  # noqa: PLC0415 - small helper
-
     return (
         await session.execute(
             select(Alert)

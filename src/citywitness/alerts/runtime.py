@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from citywitness.alerts import raising
-from citywitness.alerts.delivery import CommandPublisher, RecorderDelivery
+from citywitness.alerts.delivery import RecorderDelivery
+from citywitness.devices.commands_publisher import CommandPublisher
 from citywitness.kit.db import Database
 from citywitness.kit.events import Consumer, ConsumerRunner
 from citywitness.settings.sections import AlertsSettings

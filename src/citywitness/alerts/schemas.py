@@ -83,7 +83,7 @@ class TransitionIn(Request):
 
 
 class WebhookCreate(Request):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
     url: AnyHttpUrl = Field(description="Receiver (http or https); gets a signed JSON POST.")
     department_id: uuid.UUID | None = Field(
         default=None, description="Only alerts of this department; null: all (platform-wide)."
@@ -92,7 +92,9 @@ class WebhookCreate(Request):
 
 
 class WebhookUpdate(Request):
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: (
+        Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")] | None
+    ) = None
     url: AnyHttpUrl | None = None
     min_severity: Severity | None = None
     active: bool | None = None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -197,8 +197,3 @@ async def transition(
     await _notify(session, alert, action.value)
     await plan_deliveries(session, alert, event, recorder=False)
     return event
-
-
-async def mark_repeated_source(session: AsyncSession, alert_id: uuid.UUID) -> None:
-    """Touch an alert's `updated_at` (used by raisers that attach information)."""
-    await session.execute(update(Alert).where(Alert.id == alert_id).values(updated_at=utcnow()))

@@ -115,6 +115,7 @@ def start_fleet(
         "simulate",
         "--devices", str(devices),
         "--video", str(video),
+        "--video-session", "300",
         "--duration", "0",
         "--url", settings.server.public_url,
         "--wait-ready", "300",

@@ -109,6 +109,9 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
         typer.Option(help="Broker, mqtt://host:port (default: API host, mqtt.listen_port)."),
     ] = None,
     video: Annotated[int, typer.Option(min=0, help="How many recorders stream live video.")] = 0,
+    video_session: Annotated[
+        float, typer.Option(min=0, help="Seconds per live session, 30 s apart; 0: one per run.")
+    ] = 0.0,
     seed: Annotated[int, typer.Option(min=0, help="Serials SIM<seed>-n, the city, the walks.")] = 1,
     department: Annotated[
         list[str] | None, typer.Option(help="Department code to use; repeat. Default: all.")
@@ -171,6 +174,7 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
         ),
         truth_dir=truth_dir,
         drain_timeout_s=drain_timeout,
+        video_session_s=video_session,
     )
     secret = _token(token_stdin, token)
     err.print(f"simulating {devices} recorders ({options.video} with video) against {base}, {mqtt}")

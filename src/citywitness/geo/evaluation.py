@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import any_, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,7 +62,10 @@ async def _zones(session: AsyncSession, recorder: Recorder) -> list[tuple[Geofen
             select(Geofence).where(
                 Geofence.department_id == recorder.department_id,
                 Geofence.active.is_(True),
-                or_(Geofence.recorder_ids.is_(None), Geofence.recorder_ids.contains([recorder.id])),
+                or_(
+                    Geofence.recorder_ids.is_(None),
+                    literal(recorder.id) == any_(Geofence.recorder_ids),
+                ),
             )
         )
     ).scalars()

@@ -237,9 +237,8 @@ class ConsumerRunner:
             try:
                 while (count := await consume_once(self.db, consumer)) == consumer.batch_size:
                     pass
-            except Exception:  # the batch rolled back; its events come again
+            except Exception:  # the batch rolled back; its events come again at the next poll
                 log.exception("event consumer failed", extra={"consumer": consumer.name})
-                held = True
                 continue
             if count is None:
                 held = True

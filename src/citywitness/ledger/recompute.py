@@ -88,6 +88,38 @@ async def _total(session: AsyncSession) -> int:
     return int(await session.scalar(text("SELECT count(*) FROM ledger_leaves")) or 0)
 
 
+async def _leaf_batch(session: AsyncSession, after: int) -> list[tuple[int, bytes, bytes, bytes]]:
+    """The next BATCH sequenced leaves after index `after`, each with its entry's hash and JSON.
+
+    Two index-range reads instead of a join: a join planned on stale statistics (a nested
+    loop over a sequential scan) made a large log's check quadratic.  A leaf whose entry is
+    gone is left out, as the join would, and `_check_leaf` then names the gap.
+    """
+    leaves = (
+        await session.execute(
+            text(
+                "SELECT leaf_index, entry_id, leaf_hash FROM ledger_leaves "
+                "WHERE leaf_index > :after ORDER BY leaf_index LIMIT :n"
+            ),
+            {"after": after, "n": BATCH},
+        )
+    ).all()
+    if not leaves:
+        return []
+    entries = {
+        entry_id: (bytes(entry_hash), bytes(leaf))
+        for entry_id, entry_hash, leaf in await session.execute(
+            text("SELECT id, leaf_hash, leaf FROM ledger_entries WHERE id = ANY(:ids)"),
+            {"ids": [entry_id for _, entry_id, _ in leaves]},
+        )
+    }
+    return [
+        (index, bytes(leaf_hash), *entries[entry_id])
+        for index, entry_id, leaf_hash in leaves
+        if entry_id in entries
+    ]
+
+
 async def verify_log(session: AsyncSession, vkey: str, progress: Progress | None = None) -> Report:
     """Check the whole log (see the module docstring); stops at the first failure."""
     verifier = NoteVerifier.from_vkey(vkey)
@@ -104,16 +136,7 @@ async def verify_log(session: AsyncSession, vkey: str, progress: Progress | None
         report.checkpoints += 1
     last = -1
     while True:
-        rows = (
-            await session.execute(
-                text(
-                    "SELECT l.leaf_index, l.leaf_hash, e.leaf_hash, e.leaf FROM ledger_leaves l "
-                    "JOIN ledger_entries e ON e.id = l.entry_id "
-                    "WHERE l.leaf_index > :after ORDER BY l.leaf_index LIMIT :n"
-                ),
-                {"after": last, "n": BATCH},
-            )
-        ).all()
+        rows = await _leaf_batch(session, last)
         if not rows:
             break
         for index, sequenced_hash, entry_hash, leaf in rows:

@@ -45,6 +45,9 @@ class FleetOptions:
     drain_timeout_s: float = 60.0
     video_size: tuple[int, int] = (640, 360)
     video_fps: int = 10
+    video_session_s: float = 0.0  # 0: one live session for the whole run
+    video_pause_s: float = 30.0  # between two live sessions
+    track_send_times: bool = False  # keep each message's send time (for bench/bench_fleet.py)
 
 
 def mqtt_address(options: FleetOptions) -> tuple[str, int]:
@@ -108,6 +111,9 @@ class Fleet:
                     mqtt_address=None if https else address,
                 )
             )
+        if o.track_send_times:
+            for recorder in self.recorders:
+                recorder.tally.sent_at = {}
         for recorder in self.recorders[: o.video]:
             width, height = o.video_size
             self.streamers.append(
@@ -135,7 +141,11 @@ class Fleet:
 
     async def _stream(self, streamer: Streamer) -> None:
         try:
-            await streamer.run(self.sensors_stop)
+            await streamer.run(
+                self.sensors_stop,
+                session_seconds=self.options.video_session_s,
+                pause_seconds=self.options.video_pause_s,
+            )
         except StreamRefused as exc:
             log.error(
                 "live stream stopped", extra={"serial": streamer.recorder.serial, "why": str(exc)}
@@ -254,8 +264,7 @@ class Fleet:
             "video": [
                 {
                     "serial": s.recorder.serial,
-                    "session_id": s.tally.session_id,
-                    "evidence_id": s.tally.evidence_id,
+                    "sessions": s.tally.sessions,
                     "segments": s.tally.segments_sent,
                     "bytes": s.tally.bytes_sent,
                     "plates": s.tally.plates,

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class Tally:
     reconnects: int = 0
     delivered_after_drop: int = 0
     commands: int = 0
-    sos_sent_at: list[float] = field(default_factory=list)
+    sent_at: dict[str, float] | None = None  # msg_id -> wall time of the first send (benches)
 
 
 def now() -> datetime:
@@ -237,6 +238,8 @@ class VirtualRecorder:
 
     async def _send(self, item: Outgoing) -> None:
         body = json.dumps(item.payload, separators=(",", ":")).encode()
+        if self.tally.sent_at is not None and item.attempts == 0:
+            self.tally.sent_at[item.msg_id] = time.time()
         if self.transport == "https":
             response = await self.http.post(
                 f"{API}/devices/self/{HTTPS_PATHS[item.kind]}",

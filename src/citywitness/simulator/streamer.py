@@ -39,8 +39,7 @@ class StreamRefused(RuntimeError):
 
 @dataclass
 class StreamTally:
-    session_id: str | None = None
-    evidence_id: str | None = None
+    sessions: list[dict[str, Any]] = field(default_factory=list)  # id, evidence_id, segments
     segments_sent: int = 0
     bytes_sent: int = 0
     plates: list[str] = field(default_factory=list)
@@ -64,15 +63,33 @@ class Streamer:
         self.drain_seconds = drain_seconds
         self.http = http
         self.truth_dir = truth_dir
+        self.seed = seed
+        self.picture = (width, height, fps)
+        self.tally = StreamTally()
+        self.queue: deque[Segment] = deque()
+        self._new_session()
+
+    def _new_session(self) -> None:
+        width, height, fps = self.picture
+        number = len(self.tally.sessions)
         self.session_id = uuid.uuid4()
         self.started_at = now()
-        scene = SceneRenderer(seed=seed, label=recorder.serial, width=width, height=height, fps=fps)
-        self.encoder = LiveEncoder(
-            scene, AudioTrack(seed, unit=recorder.credential.index + 1), self.started_at
+        scene = SceneRenderer(
+            seed=self.seed + 7919 * number,
+            label=self.recorder.serial,
+            width=width,
+            height=height,
+            fps=fps,
         )
-        self.tally = StreamTally(session_id=str(self.session_id))
-        self.queue: deque[Segment] = deque()
+        audio = AudioTrack(self.seed + number, unit=self.recorder.credential.index + 1)
+        self.encoder = LiveEncoder(scene, audio, self.started_at)
         self.prev = ""
+        self.current: dict[str, Any] = {
+            "session_id": str(self.session_id),
+            "evidence_id": None,
+            "segments": 0,
+        }
+        self.tally.sessions.append(self.current)
 
     @property
     def _auth(self) -> dict[str, str]:
@@ -107,7 +124,7 @@ class Streamer:
             if answer.status_code in (200, 201):
                 opened = answer.json()
                 self.prev = opened["genesis"]
-                self.tally.evidence_id = opened["evidence_id"]
+                self.current["evidence_id"] = opened["evidence_id"]
                 return
             raise StreamRefused(f"session refused: HTTP {answer.status_code} {answer.text[:200]}")
 
@@ -136,6 +153,7 @@ class Streamer:
                 f"segment {segment.seq}: HTTP {answer.status_code} {answer.text[:200]}"
             )
         self.prev = digest
+        self.current["segments"] += 1
         self.tally.segments_sent += 1
         self.tally.bytes_sent += len(segment.data)
         self._record(segment, digest)
@@ -151,25 +169,46 @@ class Streamer:
             with (self.truth_dir / f"{self.session_id}.jsonl").open("a", encoding="utf-8") as f:
                 f.write(json.dumps(truth, ensure_ascii=False) + "\n")
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Stream until `stop`; then send what is queued and end the session."""
+    async def run(
+        self, stop: asyncio.Event, *, session_seconds: float = 0, pause_seconds: float = 30
+    ) -> None:
+        """Record sessions until `stop`: one for the whole run (`session_seconds` 0), or
+        sessions of `session_seconds` with `pause_seconds` between them."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._session(stop, session_seconds)
+            if stop.is_set():
+                return
+            await _sleep_until(loop, loop.time() + pause_seconds, stop)
+            if stop.is_set():
+                return
+            self._new_session()
+
+    async def _session(self, stop: asyncio.Event, seconds: float) -> None:
+        """One session: open, a segment every two seconds, then what is queued, then end."""
         loop = asyncio.get_running_loop()
         recorder = self.recorder
         recorder.set_recording(True, trigger="live", session_id=str(self.session_id))
         began = loop.time()
         segment = await asyncio.to_thread(self.encoder.next_segment)
         await self._open(self.encoder.init_segment)
-        sender = asyncio.create_task(self._send_queue(stop))
+        done = asyncio.Event()
+        sender = asyncio.create_task(self._send_queue(done))
+        length = self.encoder.segment_seconds
+        limit = max(1, round(seconds / length)) if seconds else None  # segments per session
         try:
             seq = 0
             while True:  # each segment goes out when its two seconds have passed
-                await _sleep_until(loop, began + (seq + 1) * self.encoder.segment_seconds, stop)
+                await _sleep_until(loop, began + (seq + 1) * length, stop)
                 if stop.is_set():
                     break
                 self.queue.append(segment)
                 seq += 1
+                if limit is not None and seq >= limit:
+                    break
                 segment = await asyncio.to_thread(self.encoder.next_segment)
         finally:
+            done.set()
             try:  # what is queued goes out, unless the platform is gone
                 await asyncio.wait_for(sender, self.drain_seconds)
             except TimeoutError:
@@ -178,11 +217,11 @@ class Streamer:
         await self._end()
         recorder.set_recording(False, trigger="live", session_id=str(self.session_id))
 
-    async def _send_queue(self, stop: asyncio.Event) -> None:
+    async def _send_queue(self, done: asyncio.Event) -> None:
         while True:
             if self.queue:
                 await self._put(self.queue.popleft())
-            elif stop.is_set():
+            elif done.is_set():
                 return
             else:
                 await asyncio.sleep(0.1)

@@ -9,7 +9,7 @@ statement-level trigger with a transition table).  Append-only: `alert_events`,
 `alert_delivery_attempts`, `geofence_crossings` (cw_refuse_change).
 
 Revision ID: 0012_alerts
-Revises: 0011_tus_recovery
+Revises: 0010_devices
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import Text
 
 revision: str = "0012_alerts"
-down_revision: str | Sequence[str] | None = "0011_tus_recovery"
+down_revision: str | Sequence[str] | None = "0010_devices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -374,7 +374,6 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
