@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -21,6 +23,13 @@ from citywitness.app import create_app
 from citywitness.kit import migrate
 from citywitness.kit.db import Database, async_url
 from citywitness.settings import Settings
+
+# Timing is never asserted in tests: no per-example deadline, and no health check that fails
+# a test because a loaded machine generated its examples slowly.  Everything else is kept.
+hypothesis_settings.register_profile(
+    "citywitness", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("citywitness")
 
 EXTERNAL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
