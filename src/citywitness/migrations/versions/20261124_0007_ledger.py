@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from citywitness.migrations import append_only
+
 revision: str = "0007_ledger"
 down_revision: str | Sequence[str] | None = "0006_search_sort"
 branch_labels: str | Sequence[str] | None = None
@@ -82,15 +84,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_checkpoints")),
         sa.UniqueConstraint("size", name=op.f("uq_ledger_checkpoints_size")),
     )
-    for table in APPEND_ONLY:
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-        )
+    append_only.protect(*APPEND_ONLY)
 
 
 def downgrade() -> None:

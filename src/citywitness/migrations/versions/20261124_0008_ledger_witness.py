@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from citywitness.migrations import append_only
+
 revision: str = "0008_ledger_witness"
 down_revision: str | Sequence[str] | None = "0007_ledger"
 branch_labels: str | Sequence[str] | None = None
@@ -168,15 +170,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint("job", name=op.f("pk_ledger_anchoring_status")),
     )
-    for table in APPEND_ONLY:
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-        )
+    append_only.protect(*APPEND_ONLY)
 
 
 def downgrade() -> None:

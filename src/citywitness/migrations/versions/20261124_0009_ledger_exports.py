@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from citywitness.migrations import append_only
+
 revision: str = "0009_ledger_exports"
 down_revision: str | Sequence[str] | None = "0008_ledger_witness"
 branch_labels: str | Sequence[str] | None = None
@@ -91,16 +93,7 @@ def upgrade() -> None:
         ["evidence_id"],
         unique=False,
     )
-    op.execute(
-        "CREATE TRIGGER evidence_export_items_append_only "
-        "BEFORE UPDATE OR DELETE ON evidence_export_items "
-        "FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-    )
-    op.execute(
-        "CREATE TRIGGER evidence_export_items_no_truncate "
-        "BEFORE TRUNCATE ON evidence_export_items "
-        "FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-    )
+    append_only.protect("evidence_export_items")
 
 
 def downgrade() -> None:

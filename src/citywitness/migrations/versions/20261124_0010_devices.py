@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from citywitness.migrations import append_only
+
 revision: str = "0010_devices"
 down_revision: str | Sequence[str] | None = "0009_ledger_exports"
 branch_labels: str | Sequence[str] | None = None
@@ -279,14 +281,7 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("ended_at IS NULL"),
     )
-    op.execute(
-        "CREATE TRIGGER device_events_append_only BEFORE UPDATE OR DELETE ON device_events "
-        "FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-    )
-    op.execute(
-        "CREATE TRIGGER device_events_no_truncate BEFORE TRUNCATE ON device_events "
-        "FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-    )
+    append_only.protect("device_events")
 
 
 def downgrade() -> None:

@@ -21,6 +21,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import Text
 
+from citywitness.migrations import append_only
+
 revision: str = "0012_alerts"
 down_revision: str | Sequence[str] | None = "0010_devices"
 branch_labels: str | Sequence[str] | None = None
@@ -442,15 +444,7 @@ def upgrade() -> None:
         unique=False,
     )
 
-    for table in APPEND_ONLY:
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-        )
+    append_only.protect(*APPEND_ONLY)
     op.execute(OUTBOX_FUNCTIONS)
 
 

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from citywitness.migrations import append_only
+
 revision: str = "0013_media"
 down_revision: str | Sequence[str] | None = "0012_alerts"
 branch_labels: str | Sequence[str] | None = None
@@ -126,15 +128,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_media_live_views_viewer", "media_live_views", ["session_id", "user_id", "last_seen_at"]
     )
-    for table in APPEND_ONLY:
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-        )
+    append_only.protect(*APPEND_ONLY)
 
 
 def downgrade() -> None:

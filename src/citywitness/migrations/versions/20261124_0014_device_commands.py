@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from citywitness.migrations import append_only
+
 revision: str = "0014_device_commands"
 down_revision: str | Sequence[str] | None = "0013_media"
 branch_labels: str | Sequence[str] | None = None
@@ -127,14 +129,7 @@ def upgrade() -> None:
         _fk("device_command_policies", "updated_by", "users"),
         sa.PrimaryKeyConstraint("department_id", name=op.f("pk_device_command_policies")),
     )
-    op.execute(
-        "CREATE TRIGGER device_command_events_append_only BEFORE UPDATE OR DELETE "
-        "ON device_command_events FOR EACH ROW EXECUTE FUNCTION cw_refuse_change()"
-    )
-    op.execute(
-        "CREATE TRIGGER device_command_events_no_truncate BEFORE TRUNCATE "
-        "ON device_command_events FOR EACH STATEMENT EXECUTE FUNCTION cw_refuse_change()"
-    )
+    append_only.protect("device_command_events")
 
 
 def downgrade() -> None:
