@@ -6,10 +6,12 @@ after the endpoint returns (before the response is sent); services only flush.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.access.errors import Denied
@@ -122,3 +124,43 @@ async def get_auditor(
 
 
 AuditorDep = Annotated[Auditor, Depends(get_auditor)]
+
+
+# Console WebSockets (/api/v1/ws/*): the same callers as the REST API.  Browsers cannot set
+# headers on a WebSocket, so a token may also come as `access_token`; the session cookie is
+# honoured only from the platform's own Origin, against cross-site WebSocket hijacking.
+
+
+def websocket_origin_ok(websocket: WebSocket, settings: Settings) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookie to abuse
+    own, theirs = urlsplit(settings.server.public_url), urlsplit(origin)
+    return (own.scheme.replace("http", "ws"), own.netloc) == (
+        theirs.scheme.replace("http", "ws"),
+        theirs.netloc,
+    )
+
+
+async def websocket_principal(
+    websocket: WebSocket, db: Database, settings: Settings
+) -> Principal | None:
+    """The caller of a console WebSocket (bearer, `access_token` or session cookie), or None."""
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else None
+    token = token or websocket.query_params.get("access_token")
+    async with db.transaction() as session:
+        if token:
+            return await principal_from_token(session, token)
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        if cookie is None or not websocket_origin_ok(websocket, settings):
+            return None
+        found = await principal_from_session(session, cookie, settings.auth.session_idle_seconds)
+        return found[0] if found else None
+
+
+async def until_closed(websocket: WebSocket) -> None:
+    """Read (and drop) what a console sends until it disconnects."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()

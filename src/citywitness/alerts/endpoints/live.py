@@ -11,13 +11,11 @@ lat, lon, occurred_at, last_occurred_at, occurrences, snapshot_sha256}}`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Collection
 from typing import Any
-from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 
 from citywitness.access.permissions import Permission
@@ -27,9 +25,8 @@ from citywitness.alerts.kinds import OPEN
 from citywitness.alerts.live import AlertHub, AlertSubscriber
 from citywitness.alerts.models import Alert
 from citywitness.alerts.service import ALERT, summary
-from citywitness.api.deps import SESSION_COOKIE
+from citywitness.api.deps import until_closed, websocket_principal
 from citywitness.audit.service import Auditor
-from citywitness.identity.principals import principal_from_session, principal_from_token
 from citywitness.kit.db import Database
 from citywitness.settings import Settings
 
@@ -39,31 +36,6 @@ POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 HUB_KEY = "alert_hub"
 SNAPSHOT_LIMIT = 500
-
-
-def _origin_ok(websocket: WebSocket, settings: Settings) -> bool:
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    own, theirs = urlsplit(settings.server.public_url), urlsplit(origin)
-    return (own.scheme.replace("http", "ws"), own.netloc) == (
-        theirs.scheme.replace("http", "ws"),
-        theirs.netloc,
-    )
-
-
-async def _principal(websocket: WebSocket, db: Database, settings: Settings) -> Principal | None:
-    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else None
-    token = token or websocket.query_params.get("access_token")
-    async with db.transaction() as session:
-        if token:
-            return await principal_from_token(session, token)
-        cookie = websocket.cookies.get(SESSION_COOKIE)
-        if cookie is None or not _origin_ok(websocket, settings):
-            return None
-        found = await principal_from_session(session, cookie, settings.auth.session_idle_seconds)
-        return found[0] if found else None
 
 
 async def _open_alerts(
@@ -106,17 +78,11 @@ async def _pump(websocket: WebSocket, subscriber: AlertSubscriber) -> None:
         await websocket.send_json(await subscriber.queue.get())
 
 
-async def _until_closed(websocket: WebSocket) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await websocket.receive_text()
-
-
 @router.websocket("/ws/alerts")
 async def alerts_socket(websocket: WebSocket) -> None:
     db: Database = websocket.app.state.db
     settings: Settings = websocket.app.state.settings
-    principal = await _principal(websocket, db, settings)
+    principal = await websocket_principal(websocket, db, settings)
     if principal is None or not principal.has_anywhere(Permission.ALERTS_READ):
         await websocket.close(code=POLICY_VIOLATION)
         return
@@ -132,7 +98,7 @@ async def alerts_socket(websocket: WebSocket) -> None:
         feed_lost = asyncio.create_task(hub.stopped())
         tasks = [
             asyncio.create_task(_pump(websocket, subscriber)),
-            asyncio.create_task(_until_closed(websocket)),
+            asyncio.create_task(until_closed(websocket)),
             feed_lost,
         ]
         _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -12,26 +12,23 @@ scope, then one message per state change, at most one per recorder per second:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Collection
-from urllib.parse import urlsplit
 
 import psycopg
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import visible_filter
-from citywitness.api.deps import SESSION_COOKIE
+from citywitness.api.deps import until_closed, websocket_principal
 from citywitness.audit.service import Auditor
 from citywitness.devices.live import StateHub, Subscriber
 from citywitness.devices.models import STATE_TABLE, Recorder
 from citywitness.devices.service import RECORDER
 from citywitness.devices.state import PUBLIC_FIELDS, state_json
-from citywitness.identity.principals import principal_from_session, principal_from_token
 from citywitness.kit.db import Database
 from citywitness.settings import Settings
 
@@ -42,32 +39,6 @@ router = APIRouter()
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 HUB_KEY = "device_state_hub"
-
-
-def _origin_ok(websocket: WebSocket, settings: Settings) -> bool:
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser: no ambient cookie to abuse
-    own = urlsplit(settings.server.public_url)
-    theirs = urlsplit(origin)
-    return (own.scheme.replace("http", "ws"), own.netloc) in {
-        (theirs.scheme.replace("http", "ws"), theirs.netloc)
-    }
-
-
-async def _principal(websocket: WebSocket, db: Database, settings: Settings) -> Principal | None:
-    auth = websocket.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else None
-    token = token or websocket.query_params.get("access_token")
-    async with db.transaction() as session:
-        if token:
-            return await principal_from_token(session, token)
-        cookie = websocket.cookies.get(SESSION_COOKIE)
-        if cookie is None or not _origin_ok(websocket, settings):
-            return None
-        found = await principal_from_session(session, cookie, settings.auth.session_idle_seconds)
-        return found[0] if found else None
 
 
 async def _snapshot(
@@ -118,17 +89,11 @@ async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.send_json({"type": "state", "state": state})
 
 
-async def _until_closed(websocket: WebSocket) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await websocket.receive_text()  # consoles send nothing we need; pings are fine
-
-
 @router.websocket("/ws/devices")
 async def devices_socket(websocket: WebSocket) -> None:
     db: Database = websocket.app.state.db
     settings: Settings = websocket.app.state.settings
-    principal = await _principal(websocket, db, settings)
+    principal = await websocket_principal(websocket, db, settings)
     if principal is None or not principal.has_anywhere(Permission.DEVICES_READ):
         await websocket.close(code=POLICY_VIOLATION)
         return
@@ -150,7 +115,7 @@ async def devices_socket(websocket: WebSocket) -> None:
         feed_lost = asyncio.create_task(hub.stopped())
         tasks = [
             asyncio.create_task(_pump(websocket, subscriber)),
-            asyncio.create_task(_until_closed(websocket)),
+            asyncio.create_task(until_closed(websocket)),
             feed_lost,
         ]
         _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
