@@ -43,6 +43,13 @@ class Permission(enum.StrEnum):
     LEDGER_READ = "ledger:read"
     LEDGER_READ_ALL = "ledger:read_all"
     LEDGER_ADMIN = "ledger:admin"
+    ANALYSIS_READ = "analysis:read"  # findings, transcripts, analysis runs on visible evidence
+    ANALYSIS_RUN = "analysis:run"  # start or cancel analysis runs
+    WATCHLISTS_READ = "watchlists:read"
+    WATCHLISTS_MANAGE = "watchlists:manage"  # add, change, expire watch-list entries
+    FACES_MATCH = "faces:match"  # see face-match candidates and confirm or reject them
+    REDACTION_REVIEW = "redaction:review"  # make, review and adjust redacted derivatives
+    REDACTION_PUBLISH = "redaction:publish"  # approve a redacted derivative for release
 
 
 P = Permission
@@ -65,6 +72,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ALERTS_READ,
             P.ALERTS_ACT,
             P.ALERTS_MANAGE,
+            P.ANALYSIS_READ,
+            P.WATCHLISTS_READ,
+            P.FACES_MATCH,
         }
     ),
     Role.INVESTIGATOR: frozenset(
@@ -84,6 +94,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MEDIA_LIVE,
             P.ALERTS_READ,
             P.LEDGER_READ,
+            P.ANALYSIS_READ,
+            P.ANALYSIS_RUN,
+            P.WATCHLISTS_READ,
+            P.WATCHLISTS_MANAGE,
+            P.FACES_MATCH,
+            P.REDACTION_REVIEW,
         }
     ),
     Role.DEPARTMENT_ADMIN: frozenset(
@@ -104,6 +120,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ALERTS_MANAGE,
             P.JOBS_READ,
             P.LEDGER_READ,
+            P.ANALYSIS_READ,
+            P.WATCHLISTS_READ,
+            P.WATCHLISTS_MANAGE,
+            P.REDACTION_REVIEW,
+            P.REDACTION_PUBLISH,
         }
     ),
     Role.AUDITOR: frozenset(
