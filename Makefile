@@ -79,7 +79,7 @@ pytest: $(STAMP) ## Tests (with coverage) against the embedded PostgreSQL.
 		$(if $(PYTEST_ARGS),,--cov-fail-under=$(COVERAGE_MIN)) $(PYTEST_ARGS)
 
 pytest-external: $(STAMP) ## Tests against the external PostgreSQL on 127.0.0.1:5432.
-	CW_TEST_DB=external $(BIN)/pytest -q $(PYTEST_ARGS)
+	CW_TEST_DB=external $(BIN)/pytest -q -m 'not models' $(PYTEST_ARGS)
 
 openapi: $(STAMP) ## Regenerate docs/openapi.json from the application.
 	$(BIN)/citywitness openapi --output docs/openapi.json
