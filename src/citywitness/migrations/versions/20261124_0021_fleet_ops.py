@@ -1,4 +1,4 @@
-"""Fleet operations (placeholder).
+"""MQTT credentials for external brokers (placeholder).
 
 Revision ID: 0021_fleet_ops
 Revises: 0020_redactions
