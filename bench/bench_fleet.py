@@ -1,26 +1,32 @@
-"""A simulated fleet against a real `citywitness serve`: sent vs stored, msg/s, latency.
+"""Issue 5's done-when as a benchmark: a fleet against a real `citywitness serve`.
 
 An embedded PostgreSQL in a temporary directory (started here, so that the stored rows can
 be counted), `citywitness serve` on it in a child process, a platform admin and an API
 token, then DEVICES virtual recorders (each its own MQTT connection and credential) for
-DURATION seconds, in this process.  In the same run, a bare subscriber counts the same
-telemetry stream at the broker: `mosquitto_sub` (the baseline), so the platform's end-to-end
-rate (broker -> bridge -> stored) reads as a ratio against raw consumption.
+DURATION seconds, in this process, and a console WebSocket client on `/api/v1/ws/alerts`.
+
+- **Positions**: per recorder, the positions whose message the broker acknowledged (PUBACK;
+  the HTTPS answer for HTTPS recorders: the simulator's truth) against the rows stored in
+  `device_positions` for it: sent, stored, missing, duplicates (rows beyond one per fix).
+- **SOS**: SOS presses (`--sos`, spread evenly over the run, on distinct recorders while
+  there are enough), each timestamped by the simulator at the press; its delivery is the
+  console push (`raised`, or `repeated` with the matching occurrence count): p50/p95/max.
+- **Baselines in the same run**: raw MQTT publish (QoS 1, our client) -> `mosquitto_sub`
+  delivery latency on the shared Mosquitto (what any MQTT push costs here), and, with the
+  Mosquitto broker, a bare `mosquitto_sub` on the fleet's telemetry (msg/s, the ratio
+  stored/baseline).
 
 By default the broker is the shared Mosquitto on 127.0.0.1:1883 (anonymous: the baseline
 subscriber needs no device credential; the bridge gets a client id of its own); with
-`--broker embedded` the platform's own amqtt broker is used and the baseline is skipped
-(it admits only recorders and the bridge).
+`--broker embedded` the platform's own amqtt broker is used and the telemetry baseline is
+skipped (it admits only recorders and the bridge).
 
-    .venv/bin/python bench/bench_fleet.py                        # 1,000 recorders, 60 s
-    .venv/bin/python bench/bench_fleet.py --devices 200 --duration 30 --report-interval 2
+    .venv/bin/python bench/bench_fleet.py --devices 1000 --duration 300   # the done-when
+    .venv/bin/python bench/bench_fleet.py --devices 100 --duration 60 --sos 60
 
-Prints one JSON object: positions sent and stored, telemetry messages sent, seen by the
-baseline and stored, each rate in msg/s over its own first-to-last window, the ratio
-stored/baseline, send-to-received latency percentiles (the bridge's `received_at` minus
-the simulator's send time), the drain time after the fleet stopped, and what the fleet
-cost this process (CPU seconds, resident memory per connection).  Timing is noisy on a
-shared 2-core machine: compare ratios, and note the load average printed with them.
+Prints one JSON object, with the load average before and after: timing is noisy on a
+shared 2-core machine.  `done_when` is true when sent == stored for every recorder with no
+duplicates, every SOS was delivered, and the SOS p95 is at most 1 s.
 """
 
 from __future__ import annotations
@@ -29,13 +35,13 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -43,10 +49,19 @@ from typing import Any
 
 import httpx
 import psutil
-import psycopg
+from fleet_probes import (
+    Baseline,
+    PingBaseline,
+    Stored,
+    compare_positions,
+    rate,
+    spread,
+    wait_stored,
+)
 
 from citywitness.runtime import database_url
 from citywitness.settings import Settings
+from citywitness.simulator.console import AlertConsole, SosDelivery
 from citywitness.simulator.fleet import Fleet, FleetOptions
 from citywitness.simulator.provision import SCOPES
 from citywitness.simulator.recorder import Behaviour
@@ -58,33 +73,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class Baseline:
-    """`mosquitto_sub` on the telemetry topics: arrival time of each of our messages."""
-
-    def __init__(self, host: str, port: int, serial_prefix: str) -> None:
-        self.times: list[float] = []
-        self.marker = f"/{serial_prefix}"
-        self.process = subprocess.Popen(
-            ["mosquitto_sub", "-h", host, "-p", str(port), "-q", "1",
-             "-t", "cw/+/+/telemetry", "-F", "%t"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )  # fmt: skip
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if self.marker in line:
-                self.times.append(time.time())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 def start_platform(
@@ -139,56 +127,37 @@ def admin_token(url: str, env: dict[str, str]) -> str:
     issued = httpx.post(
         f"{url}/api/v1/auth/tokens",
         headers=session,
-        json={"name": "bench", "scopes": list(SCOPES), "expires_in_days": 1},
+        json={"name": "bench", "scopes": [*SCOPES, "alerts:read"], "expires_in_days": 1},
     )
     return str(issued.json()["secret"])
 
 
-def stored(db_url: str, recorder_ids: list[str]) -> tuple[int, int, dict[str, float]]:
-    """(telemetry messages, positions, msg_id -> received_at epoch) for our recorders."""
-    plain = db_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain) as conn:
-        received = {
-            msg_id: at.timestamp()
-            for msg_id, at in conn.execute(
-                "SELECT msg_id, received_at FROM device_messages "
-                "WHERE kind = 'telemetry' AND recorder_id = ANY(%s::uuid[])",
-                (recorder_ids,),
-            )
-        }
-        row = conn.execute(
-            "SELECT count(*) FROM device_positions WHERE recorder_id = ANY(%s::uuid[])",
-            (recorder_ids,),
-        ).fetchone()
-    return len(received), int(row[0]) if row else 0, received
+async def press_sos(fleet: Fleet, presses: int, duration: float, seed: int) -> None:
+    """`presses` SOS presses evenly over the middle 80 % of the run, distinct recorders
+    first (a recorder pressing again repeats its open alert)."""
+    rng = random.Random(seed)  # noqa: S311 - a schedule, not a secret
+    order = rng.sample(fleet.recorders, len(fleet.recorders))
+    gap = duration * 0.8 / max(1, presses)
+    await asyncio.sleep(duration * 0.1)
+    for i in range(presses):
+        order[i % len(order)].press_sos()
+        await asyncio.sleep(gap)
 
 
-def rate(times: list[float]) -> float:
-    if len(times) < 2 or max(times) == min(times):
-        return 0.0
-    return (len(times) - 1) / (max(times) - min(times))
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def run_fleet(args: argparse.Namespace, url: str, token: str) -> tuple[Fleet, dict[str, Any]]:
+async def run_fleet(
+    args: argparse.Namespace, url: str, token: str, serve: psutil.Process
+) -> tuple[Fleet, dict[str, Any], SosDelivery]:
     options = FleetOptions(
         devices=args.devices,
         url=url,
         mqtt_url=f"mqtt://{args.mqtt_host}:{args.mqtt_port}",
-        video=args.video,
         seed=args.seed,
         https_share=args.https_share,
         departments=["public-security"],
         behaviour=Behaviour(
             fix_interval_s=args.fix_interval,
             report_interval_s=args.report_interval,
-            sos_per_hour=0.05,
+            sos_per_hour=0,  # the presses are scheduled (press_sos)
             drops_per_hour=args.drops_per_hour,
             status_interval_s=60,
         ),
@@ -196,48 +165,79 @@ async def run_fleet(args: argparse.Namespace, url: str, token: str) -> tuple[Fle
         track_send_times=True,
     )
     fleet = Fleet(options, token)
+    console = AlertConsole(url, token)
+    ping = PingBaseline(args.ping_host, args.ping_port, f"cwbench/{args.seed}/ping")
     me = psutil.Process()
     await fleet.setup()
+    await console.start()
     rss_before, cpu_before = me.memory_info().rss, me.cpu_times()
+    serve_before = serve.cpu_times()
     fleet.start()
-    await asyncio.sleep(args.duration)
+    await asyncio.gather(
+        press_sos(fleet, args.sos, args.duration, args.seed),
+        ping.run(args.pings, args.duration),
+        asyncio.sleep(args.duration),
+    )
     rss_connected = me.memory_info().rss
     await fleet.stop()
-    cpu_after = me.cpu_times()
+    cpu_after, serve_after = me.cpu_times(), serve.cpu_times()
+    delivered = await console.wait_for(fleet.sos_presses(), timeout_s=60)
+    await console.close()
+    ping.stop()
     cost = {
         "fleet_cpu_seconds": round(
             (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system), 2
         ),
         "fleet_rss_mb": round(rss_connected / 2**20, 1),
+        "serve_cpu_seconds": round(
+            (serve_after.user + serve_after.system) - (serve_before.user + serve_before.system), 2
+        ),
         "rss_per_recorder_kb": round((rss_connected - rss_before) / max(1, args.devices) / 1024, 1),
+        "mqtt_ping_ms": spread(ping.latencies),
+        "console_messages": console.received,
     }
-    return fleet, cost
+    return fleet, cost, delivered
 
 
 def build_report(  # noqa: PLR0917 - the measurements of one run, private
     args: argparse.Namespace,
     summary: dict[str, Any],
     cost: dict[str, Any],
-    found: tuple[int, int, dict[str, float]],
+    found: Stored,
     sent_at: dict[str, float],
     baseline: Baseline | None,
+    sos: SosDelivery,
     drained: float,
-    load_before: tuple[float, float, float],
 ) -> dict[str, Any]:
-    msgs, positions, received = found
+    msgs, per, received = found
+    sent = {r["recorder_id"]: r["positions"] for r in summary["per_recorder"].values()}
+    positions = compare_positions(sent, per)
     sent_msgs = summary["messages"].get("telemetry", 0)
     lags = [received[m] - sent_at[m] for m in received if m in sent_at]
     e2e = rate(list(received.values()))
     base = rate(baseline.times) if baseline is not None else None
+    sos_ms = spread(sos.latencies)
+    ping = cost.pop("mqtt_ping_ms")
+    exact = positions["recorders_not_equal"] == 0 and positions["positions_duplicates"] == 0
     return {
         "devices": args.devices,
         "duration_s": args.duration,
         "broker": args.broker,
         "setup_seconds": summary["setup_seconds"],
         "transports": summary["transports"],
-        "positions_sent": summary["positions"],
-        "positions_stored": positions,
-        "positions_equal": positions == summary["positions"],
+        **positions,
+        "positions_equal": exact,
+        "sos_presses": sos.presses,
+        "sos_delivered": len(sos.latencies),
+        "sos_undelivered": sos.undelivered,
+        "sos_press_to_console_ms": sos_ms,
+        "baseline_mqtt_publish_to_subscriber_ms": ping,
+        "ratio_sos_p95_to_mqtt_p95": (
+            round(sos_ms["p95"] / ping["p95"], 1) if sos_ms["p95"] and ping["p95"] else None
+        ),
+        "done_when": bool(
+            exact and sos.undelivered == 0 and sos_ms["p95"] is not None and sos_ms["p95"] <= 1000
+        ),
         "telemetry_sent": sent_msgs,
         "telemetry_seen_by_baseline": len(baseline.times) if baseline is not None else None,
         "telemetry_stored": msgs,
@@ -245,38 +245,37 @@ def build_report(  # noqa: PLR0917 - the measurements of one run, private
         "baseline_msg_per_s": round(base, 1) if base is not None else None,
         "stored_msg_per_s": round(e2e, 1),
         "ratio_stored_to_baseline": round(e2e / base, 3) if base else None,
-        "latency_send_to_received_ms": {
-            "p50": round(percentile(lags, 0.50) * 1000, 1),
-            "p95": round(percentile(lags, 0.95) * 1000, 1),
-            "max": round(max(lags) * 1000, 1) if lags else None,
-        },
+        "latency_send_to_received_ms": spread(lags),
         "drain_after_stop_s": round(drained, 2),
         "resends": summary["resends"],
         "undelivered": summary["undelivered"],
         **cost,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--duration", type=float, default=300.0)
     parser.add_argument("--report-interval", type=float, default=10.0)
     parser.add_argument("--fix-interval", type=float, default=2.0)
     parser.add_argument("--https-share", type=float, default=0.0)
     parser.add_argument("--drops-per-hour", type=float, default=0.0)
-    parser.add_argument("--video", type=int, default=0)
+    parser.add_argument("--sos", type=int, default=100, help="SOS presses over the run")
+    parser.add_argument("--pings", type=int, default=300, help="baseline MQTT publishes")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     parser.add_argument("--broker", choices=("mosquitto", "embedded"), default="mosquitto")
     parser.add_argument("--mqtt-host", default="127.0.0.1")
     parser.add_argument("--mqtt-port", type=int, default=1883)
-    args = parser.parse_args()
-    if args.broker == "mosquitto" and shutil.which("mosquitto_sub") is None:
-        raise SystemExit(
-            "mosquitto_sub not found (Debian: mosquitto-clients); or --broker embedded"
-        )
+    parser.add_argument("--ping-host", default="127.0.0.1", help="Mosquitto for the baseline")
+    parser.add_argument("--ping-port", type=int, default=1883)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if shutil.which("mosquitto_sub") is None:
+        raise SystemExit("mosquitto_sub not found (Debian: mosquitto-clients)")
     load_before = os.getloadavg()
     root = Path(tempfile.mkdtemp(prefix="cw-bench-fleet-"))
     settings = Settings(data_dir=root / "data")
@@ -290,18 +289,14 @@ def main() -> None:
                 else None
             )
             time.sleep(0.5)  # the subscription is in place before the first publish
-            fleet, cost = asyncio.run(run_fleet(args, url, token))
+            serve = psutil.Process(process.pid)
+            fleet, cost, sos = asyncio.run(run_fleet(args, url, token, serve))
             stopped = time.time()
             summary = fleet.summary()
             ids = [r.credential.recorder_id for r in fleet.recorders]
+            sent = {r.credential.recorder_id: r.tally.positions for r in fleet.recorders}
             sent_at = {k: v for r in fleet.recorders for k, v in (r.tally.sent_at or {}).items()}
-            sent_msgs = summary["messages"].get("telemetry", 0)
-            deadline = time.monotonic() + 180
-            while True:
-                msgs, positions, received = stored(db_url, ids)
-                if msgs >= sent_msgs or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
+            found = wait_stored(db_url, ids, sent)
             drained = time.time() - stopped
             if baseline is not None:
                 baseline.stop()
@@ -311,9 +306,9 @@ def main() -> None:
                 process.wait(60)
             except subprocess.TimeoutExpired:
                 process.kill()
-    report = build_report(
-        args, summary, cost, (msgs, positions, received), sent_at, baseline, drained, load_before
-    )
+    report = build_report(args, summary, cost, found, sent_at, baseline, sos, drained)
+    report["load_average_before"] = [round(x, 2) for x in load_before]
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
     shutil.rmtree(root, ignore_errors=True)
 

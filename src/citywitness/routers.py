@@ -7,6 +7,11 @@ from fastapi import APIRouter
 from citywitness.access.endpoints import router as grants_router
 from citywitness.agencies.endpoints import departments_router, officers_router
 from citywitness.alerts.endpoints import ROUTERS as ALERTS_ROUTERS
+from citywitness.analysis.endpoints import router as analysis_router
+from citywitness.analysis.endpoints_faces import router as face_watchlist_router
+from citywitness.analysis.endpoints_plates import router as plate_watchlist_router
+from citywitness.analysis.endpoints_redaction import router as redaction_router
+from citywitness.analysis.endpoints_speech import router as transcript_router
 from citywitness.audit.endpoints import router as audit_router
 from citywitness.devices.endpoints import ROUTERS as DEVICES_ROUTERS
 from citywitness.evidence.endpoints import router as evidence_router
@@ -34,3 +39,8 @@ ROUTERS += DEVICES_ROUTERS
 ROUTERS += ALERTS_ROUTERS
 ROUTERS += [geofences_router]
 ROUTERS += MEDIA_ROUTERS
+ROUTERS += [face_watchlist_router]
+ROUTERS += [plate_watchlist_router]
+ROUTERS += [transcript_router]
+ROUTERS += [analysis_router]
+ROUTERS += [redaction_router]

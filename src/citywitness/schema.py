@@ -3,6 +3,10 @@
 from citywitness.access import models as access_models
 from citywitness.agencies import models as agencies_models
 from citywitness.alerts import models as alerts_models
+from citywitness.analysis import face_watchlist_models as analysis_face_watchlist_models
+from citywitness.analysis import models as analysis_models
+from citywitness.analysis import plate_watchlist_models as analysis_plate_watchlist_models
+from citywitness.analysis import redaction_models as analysis_redaction_models
 from citywitness.audit import models as audit_models
 from citywitness.devices import commands_models as devices_commands_models
 from citywitness.devices import models as devices_models
@@ -25,6 +29,10 @@ __all__ = [
     "access_models",
     "agencies_models",
     "alerts_models",
+    "analysis_face_watchlist_models",
+    "analysis_models",
+    "analysis_plate_watchlist_models",
+    "analysis_redaction_models",
     "audit_models",
     "devices_commands_models",
     "devices_models",

@@ -17,6 +17,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from citywitness.alerts.runtime import start_alerts
+from citywitness.analysis.errors import AnalysisMisconfigured
+from citywitness.analysis.live import consumer as analysis_live_consumer
+from citywitness.analysis.pipeline import configured as analysis_configured
 from citywitness.app import create_app
 from citywitness.devices.commands_publisher import publishing
 from citywitness.devices.mqtt_runtime import MqttStartupError, start_mqtt
@@ -52,6 +55,11 @@ class _Server(uvicorn.Server):
 
 def run_server(settings: Settings) -> None:
     configure_logging(settings.logging.level, settings.logging.json_output)
+    try:
+        analysis_configured(settings.analysis)
+    except AnalysisMisconfigured as exc:
+        sys.stderr.write(f"startup error: {exc}\n")
+        raise SystemExit(2) from exc
     with database_url(settings) as url:
         try:
             asyncio.run(_serve(settings, url))
@@ -84,7 +92,10 @@ async def _serve(settings: Settings, url: str) -> None:
                 settings.alerts,
                 db,
                 publisher=mqtt.bridge if mqtt is not None else None,
-                consumers=[geofences_consumer(settings.alerts.batch_size)],
+                consumers=[
+                    geofences_consumer(settings.alerts.batch_size),
+                    analysis_live_consumer(settings, settings.alerts.batch_size),
+                ],
             )
             stack.push_async_callback(alerts.stop)
             readiness.add("alerts", alerts.readiness)

@@ -21,6 +21,8 @@ from procrastinate.periodic import PeriodicRegistry
 from procrastinate.worker import Worker
 
 from citywitness.alerts import tasks as alerts_tasks
+from citywitness.analysis import redaction_tasks as analysis_redaction_tasks
+from citywitness.analysis import tasks as analysis_tasks
 from citywitness.devices import commands_tasks as device_commands_tasks
 from citywitness.devices import tasks as devices_tasks
 from citywitness.evidence import exports_tasks as evidence_export_tasks
@@ -55,6 +57,8 @@ BLUEPRINTS: list[TaskBlueprint] = [
     device_commands_tasks.blueprint,
     media_tasks.blueprint,
     alerts_tasks.blueprint,
+    analysis_tasks.blueprint,
+    analysis_redaction_tasks.blueprint,
 ]
 
 # The process-wide app.  Its connector is replaced by `open_jobs` with one for the

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,15 +23,26 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
+from citywitness.devices.broker import MqttStartupError
 from citywitness.devices.mqtt_acl import mosquitto_acl, mosquitto_password_line
-from citywitness.devices.mqtt_bridge import UP_SUBSCRIPTIONS, BrokerEndpoint, MqttBridge
+from citywitness.devices.mqtt_bridge import (
+    UP_SUBSCRIPTIONS,
+    BrokerEndpoint,
+    MqttBridge,
+    subscriptions,
+)
+from citywitness.devices.mqtt_runtime import start_mqtt
 from citywitness.kit.db import Database
+from citywitness.settings import Settings
 from tests.devices.test_mqtt_support import (
     Device,
     DeviceClient,
     free_port,
+    listening,
     make_device,
+    mosquitto_binary,
     position_count,
+    start_mosquitto,
     telemetry,
     wait_until,
 )
@@ -46,14 +54,8 @@ SHARED_HOST, SHARED_PORT = "127.0.0.1", 1883
 NOT_AUTHORIZED = 135
 
 
-def _listening(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex((host, port)) == 0
-
-
 needs_shared_mosquitto = pytest.mark.skipif(
-    not _listening(SHARED_HOST, SHARED_PORT), reason="no Mosquitto on 127.0.0.1:1883"
+    not listening(SHARED_HOST, SHARED_PORT), reason="no Mosquitto on 127.0.0.1:1883"
 )
 
 
@@ -102,6 +104,57 @@ async def test_bridge_stores_what_devices_publish_on_mosquitto(
     assert bridge.store.counts["duplicate"] == 1
 
 
+@needs_shared_mosquitto
+async def test_bridges_in_a_shared_group_split_the_stream_and_store_each_message_once(
+    database: Database,
+) -> None:
+    device = await make_device(database)
+    group = f"cw-test-{uuid.uuid4().hex[:8]}"
+    endpoint = BrokerEndpoint.from_url(f"mqtt://{SHARED_HOST}:{SHARED_PORT}")
+    bridges = [
+        MqttBridge(database, endpoint, client_id=f"{group}-{n}", shared_group=group)
+        for n in range(2)
+    ]
+    for bridge in bridges:
+        await bridge.start()
+    client = DeviceClient(SHARED_HOST, SHARED_PORT, client_id=device.serial)
+    try:
+        await client.connect()
+        for n in range(20):
+            await client.publish(device.topic("telemetry"), telemetry(f"shared-{n}"))
+        await wait_until(lambda: _stored(database, device, 40))
+        await client.disconnect()
+    finally:
+        for bridge in bridges:
+            await bridge.stop()
+            await _forget_session(SHARED_HOST, SHARED_PORT, bridge.client_id)
+    stored = [bridge.store.counts["stored"] for bridge in bridges]
+    assert sum(stored) == 20
+    assert min(stored) > 0  # Mosquitto deals shared subscriptions round robin
+    assert all(set(bridge.store.counts) == {"stored"} for bridge in bridges)
+
+
+async def test_a_shared_group_needs_an_external_broker(
+    database: Database, fresh_database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database={"url": fresh_database_url},
+        mqtt={"shared_group": "bridges", "listen_port": free_port()},
+    )
+    with pytest.raises(MqttStartupError, match=r"mqtt\.shared_group needs an external broker"):
+        await start_mqtt(settings, database)
+
+
+def test_shared_subscriptions_are_prefixed_with_the_group() -> None:
+    assert subscriptions("g1") == [
+        "$share/g1/cw/+/+/telemetry",
+        "$share/g1/cw/+/+/event",
+        "$share/g1/cw/+/+/status",
+    ]
+    assert subscriptions(None) == list(UP_SUBSCRIPTIONS)
+
+
 async def _count(bridge: MqttBridge, outcome: str, expected: int) -> bool:
     return bridge.store.counts[outcome] == expected
 
@@ -148,42 +201,20 @@ async def _mine(client: DeviceClient, device: Device, count: int) -> bool:
 @pytest.fixture
 def private_mosquitto(tmp_path: Path) -> tuple[int, Path]:
     """A free port and a directory for a Mosquitto of the test's own (`_start_mosquitto`)."""
-    if _mosquitto_binary() is None:
+    if mosquitto_binary() is None:
         pytest.skip("mosquitto is not installed")
     return free_port(), tmp_path
 
 
-def _mosquitto_binary() -> str | None:
-    found = shutil.which("mosquitto")
-    if found is None and Path("/usr/sbin/mosquitto").exists():
-        return "/usr/sbin/mosquitto"
-    return found
-
-
 def _start_mosquitto(port: int, directory: Path) -> subprocess.Popen[bytes]:
-    config = directory / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\n"
+    return start_mosquitto(
+        port,
+        directory,
         "allow_anonymous false\n"
         f"password_file {directory / 'passwd'}\n"
         f"acl_file {directory / 'acl'}\n"
-        "persistence false\n"
-        "user root\n"
-        "log_dest stderr\n"
+        "persistence false\n",
     )
-    process = subprocess.Popen(
-        [str(_mosquitto_binary()), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    for _ in range(100):
-        if _listening("127.0.0.1", port):
-            return process
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode() if process.stderr else "died")
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError("mosquitto did not start")
 
 
 async def test_generated_acl_and_passwords_make_mosquitto_enforce_device_rules(

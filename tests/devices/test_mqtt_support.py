@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -203,3 +207,35 @@ async def position_count(db: Database, device: Device) -> int:
             .where(DevicePosition.recorder_id == device.identity.device_id)
         )
     return int(count or 0)
+
+
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
+
+
+def mosquitto_binary() -> str | None:
+    found = shutil.which("mosquitto")
+    if found is None and Path("/usr/sbin/mosquitto").exists():
+        return "/usr/sbin/mosquitto"
+    return found
+
+
+def start_mosquitto(port: int, directory: Path, config: str) -> subprocess.Popen[bytes]:
+    """A Mosquitto of the test's own on 127.0.0.1:`port` with `config` (more lines)."""
+    path = directory / "mosquitto.conf"
+    path.write_text(f"listener {port} 127.0.0.1\nuser root\nlog_dest stderr\n{config}")
+    process = subprocess.Popen(
+        [str(mosquitto_binary()), "-c", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(200):
+        if listening("127.0.0.1", port):
+            return process
+        if process.poll() is not None:
+            raise AssertionError(process.stderr.read().decode() if process.stderr else "died")
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("mosquitto did not start")

@@ -111,3 +111,21 @@ def test_the_same_seed_draws_the_same_street() -> None:
         assert seen_a == seen_b
     assert np.array_equal(np.asarray(a), np.asarray(b))
     assert isinstance(a, Image.Image)
+
+
+def test_a_sighting_is_the_whole_plate_unhidden() -> None:
+    """Every plate the truth lists is in the frame pixel for pixel: a plate behind a nearer
+    vehicle is not listed (seed 1 drives a second car behind the first from 7.8 s on)."""
+    scene = SceneRenderer(seed=1)
+    listed: set[str] = set()
+    for index in range(160):
+        image, seen = scene.frame(index, STARTED)
+        frame = np.asarray(image).astype(int)
+        for sighting in seen:
+            x, y, w, h = sighting.box
+            picture = render_plate(sighting.plate).resize((w, h), Image.Resampling.LANCZOS)
+            assert np.array_equal(frame[y : y + h, x : x + w], np.asarray(picture)), index
+            listed.add(sighting.plate.display)
+    hidden = [v.plate.display for v in scene.vehicles if v.plate.display not in listed]
+    assert listed == {"沪F·PS179"}
+    assert hidden == ["沪H·519Q0"]

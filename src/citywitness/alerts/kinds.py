@@ -87,5 +87,9 @@ for _spec in (
     KindSpec("geofence_enter", Severity.HIGH, "Entered a restricted area", notify_recorder=True),
     KindSpec("geofence_exit", Severity.MEDIUM, "Left the patrol area", notify_recorder=True),
     KindSpec("ledger_fork", Severity.CRITICAL, "Custody ledger fork detected"),
+    KindSpec("watchlist_plate", Severity.HIGH, "Watch-listed vehicle seen", notify_recorder=True),
+    KindSpec("watchlist_face", Severity.HIGH, "Possible face match", notify_recorder=True),
+    KindSpec("behaviour_cue", Severity.MEDIUM, "Behaviour cue", notify_recorder=True),
+    KindSpec("keyword", Severity.HIGH, "Alert phrase heard", notify_recorder=True),
 ):
     register_kind(_spec)

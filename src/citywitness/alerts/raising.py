@@ -8,11 +8,14 @@ alerts it raises commit together with the consumer's position.
 - device `sos` -> `sos` (critical), `tamper` -> `tamper` (high), `low_battery` ->
   `low_battery` (low); each de-duplicated per recorder;
 - device `offline` stamped with an officer (the recorder went offline during an open
-  shift) -> `device_offline_on_shift` (medium), per recorder;
+  shift) -> `device_offline_on_shift` (medium), per recorder; the device's next `online`
+  event resolves it (as the system: `service.resolve_automatically`);
 - device `command_ack` -> the recorder delivery `details.command_id` is delivered;
 - a geofence crossing that breaches its zone's rule -> `geofence_enter` (restricted area,
   default high) or `geofence_exit` (patrol area, default medium), per zone and recorder;
-- ledger incident `fork` -> `ledger_fork` (critical, no department: platform-wide).
+- ledger incident `fork` -> `ledger_fork` (critical, no department: platform-wide);
+- `analysis.alert` (a finding with an alert hint) -> its kind (`watchlist_plate`,
+  `watchlist_face`, `behaviour_cue`, `keyword`) with snapshot, evidence, recorder and place.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.alerts.delivery import acknowledge_command
 from citywitness.alerts.kinds import Severity
 from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, AlertTrigger
-from citywitness.alerts.service import NewAlert, raise_alert
+from citywitness.alerts.service import NewAlert, raise_alert, resolve_automatically
 from citywitness.kit.events import Consumer, Event
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ CONSUMER = "alerts"
 DEVICE_EVENT = "devices.event"
 LEDGER_INCIDENT = "ledger.incident"
 GEO_CROSSING = "geo.crossing"
-TOPICS = (DEVICE_EVENT, LEDGER_INCIDENT, GEO_CROSSING)
+ANALYSIS_ALERT = "analysis.alert"
+TOPICS = (DEVICE_EVENT, LEDGER_INCIDENT, GEO_CROSSING, ANALYSIS_ALERT)
 
 DEVICE_KINDS = {"sos": "sos", "tamper": "tamper", "low_battery": "low_battery"}
 
@@ -111,6 +115,37 @@ def _from_crossing(event: Event) -> NewAlert | None:
     )
 
 
+def _from_finding(event: Event) -> NewAlert | None:
+    """A finding with an alert hint (analysis/alerting.py): one alert per watch-list entry
+    (or analyzer and label) and recorder while it is open."""
+    p = event.payload
+    subject = p.get("watchlist_entry_id") or f"{p['analyzer']}:{p['label']}"
+    return NewAlert(
+        kind=str(p["kind"]),
+        source_kind="analysis_finding",
+        source_id=str(p["finding_id"]),
+        dedup_key=f"{p['kind']}:{subject}:{p.get('recorder_id') or p['evidence_id']}"[:200],
+        occurred_at=_time(p["at"]),
+        department_id=_uuid(p.get("department_id")),
+        recorder_id=_uuid(p.get("recorder_id")),
+        officer_id=_uuid(p.get("officer_id")),
+        lat=p.get("lat"),
+        lon=p.get("lon"),
+        severity=Severity(p["severity"]) if p.get("severity") else None,
+        title=str(p.get("title") or "")[:200] or None,
+        details={
+            "finding_id": p["finding_id"],
+            "analyzer": p.get("analyzer"),
+            "label": p.get("label"),
+            "offset_s": p.get("offset_s"),
+            "segment_sha256": p.get("segment_sha256"),
+            "watchlist_entry_id": p.get("watchlist_entry_id"),
+        },
+        evidence_ids=[uuid.UUID(str(p["evidence_id"]))],
+        snapshot_sha256=p.get("snapshot_sha256"),
+    )
+
+
 async def _command_ack(session: AsyncSession, event: Event) -> None:
     p = event.payload
     command_id = str((p.get("details") or {}).get("command_id") or "")
@@ -133,16 +168,31 @@ async def _command_ack(session: AsyncSession, event: Event) -> None:
         )
 
 
+async def _back_online(session: AsyncSession, event: Event) -> None:
+    p = event.payload
+    if p.get("recorder_id"):
+        await resolve_automatically(
+            session,
+            f"device_offline_on_shift:{p['recorder_id']}",
+            cause_at=_time(p["at"]),
+            note="recorder back online",
+        )
+
+
 async def handle(session: AsyncSession, events: list[Event]) -> None:
     """Raise the alerts `events` call for, in the consumer's transaction."""
     for event in events:
         if event.topic == DEVICE_EVENT and event.payload.get("kind") == "command_ack":
             await _command_ack(session, event)
             continue
+        if event.topic == DEVICE_EVENT and event.payload.get("kind") == "online":
+            await _back_online(session, event)
+            continue
         build = {
             DEVICE_EVENT: _from_device,
             LEDGER_INCIDENT: _from_incident,
             GEO_CROSSING: _from_crossing,
+            ANALYSIS_ALERT: _from_finding,
         }[event.topic]
         try:
             new = build(event)

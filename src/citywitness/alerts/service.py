@@ -11,6 +11,10 @@ id)), so handling the same source again changes nothing.
 Every step is an append-only `alert_events` row, pushed to consoles with
 `NOTIFY cw_alerts` in the same transaction, and handed to the deliveries
 (`alerts.delivery.plan_deliveries`).
+
+Some alerts end by themselves: `resolve_automatically` resolves the open alert of a key
+when its cause is gone (a recorder offline during its shift came back online), as the
+system: no actor on the alert event, the audit trail's actor kind `system`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.alerts.delivery import plan_deliveries
 from citywitness.alerts.kinds import KINDS, OPEN, Action, AlertState, Severity, next_state
 from citywitness.alerts.models import Alert, AlertEvent, AlertTrigger
+from citywitness.analysis.findings import review_from_alert
+from citywitness.audit.service import Auditor
 from citywitness.kit.clock import utcnow
 
 NOTIFY_CHANNEL = "cw_alerts"
@@ -196,4 +202,39 @@ async def transition(
     )
     await _notify(session, alert, action.value)
     await plan_deliveries(session, alert, event, recorder=False)
+    finding_id = (alert.details or {}).get("finding_id")
+    if finding_id is not None and target in {AlertState.RESOLVED, AlertState.FALSE}:
+        await review_from_alert(
+            session, int(finding_id), confirmed=target == AlertState.RESOLVED, actor=actor
+        )
     return event
+
+
+async def resolve_automatically(
+    session: AsyncSession, dedup_key: str, *, cause_at: datetime, note: str
+) -> Alert | None:
+    """Resolve the open alert with `dedup_key`, if it last occurred no later than `cause_at`.
+
+    The time guard keeps an old cause (an event handled again) from ending a newer alert.
+    Recorded as an alert event without an actor, pushed to consoles, handed to webhooks,
+    and audited as `alerts.resolve` by the system.  The alert, or None when none was open.
+    """
+    alert = (
+        await session.execute(
+            select(Alert)
+            .where(Alert.dedup_key == dedup_key, Alert.state.in_([s.value for s in OPEN]))
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if alert is None or alert.last_occurred_at > cause_at:
+        return None
+    previous = alert.state
+    await transition(session, alert, Action.RESOLVE, actor=None, note=note)
+    await Auditor(session, None, actor_kind="system").record(
+        f"alerts.{Action.RESOLVE.value}",
+        object_type=ALERT,
+        object_id=alert.id,
+        department_id=alert.department_id,
+        details={"from": previous, "to": alert.state, "automatic": True, "note": note},
+    )
+    return alert

@@ -6,6 +6,10 @@ error status, a refused connection, a timeout) is a failed attempt, recorded, an
 fails so that Procrastinate retries it with exponential backoff (2, 4, 8, 16, 32 s).  The
 last attempt marks the delivery `failed`.  A delivery already delivered is not sent again
 (a job run twice after a worker died sends at most once more).
+
+`alerts:purge_events` (hourly) deletes recorded events older than
+`alerts.events_retention_hours` that every consumer of their topic has passed
+(`kit.events.purge`), `alerts.events_purge_batch` per transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,7 +29,10 @@ from citywitness.alerts.delivery import record_attempt
 from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, Webhook
 from citywitness.alerts.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from citywitness.kit.clock import utcnow
-from citywitness.kit.jobs import Queue, TaskBlueprint, backoff, resources
+from citywitness.kit.db import Database
+from citywitness.kit.events import purge
+from citywitness.kit.jobs import PLATFORM_RETRY, Queue, TaskBlueprint, backoff, resources
+from citywitness.settings.sections import AlertsSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,8 @@ blueprint = TaskBlueprint("alerts")
 
 WEBHOOK_RETRIES = 5
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+PURGE_CRON = "23 * * * *"
+PURGE_MAX_BATCHES = 1000  # per run: a backlog larger than this goes at the next runs
 
 
 class WebhookFailed(RuntimeError):
@@ -129,3 +139,33 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         log.info("webhook delivery failed", extra={"delivery": delivery_id, "error": error})
         raise WebhookFailed(error)
     return "delivered" if error is None else "failed"
+
+
+async def purge_events(db: Database, settings: AlertsSettings, now: datetime) -> int:
+    """Delete the events past retention that no consumer needs, a batch per transaction."""
+    cutoff = now - timedelta(hours=settings.events_retention_hours)
+    total = 0
+    for _ in range(PURGE_MAX_BATCHES):
+        async with db.transaction() as session:
+            deleted = await purge(session, cutoff=cutoff, limit=settings.events_purge_batch)
+        total += deleted
+        if deleted < settings.events_purge_batch:
+            break
+    return total
+
+
+@blueprint.periodic(cron=PURGE_CRON)
+@blueprint.task(
+    name="purge_events",
+    queue=Queue.MAINTENANCE,
+    queueing_lock="alerts:purge_events",
+    pass_context=True,
+    retry=PLATFORM_RETRY,
+)
+async def purge_events_job(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
+    """Hourly: recorded events past retention that every consumer has passed."""
+    found = resources(context)
+    purged = await purge_events(found.db, found.settings.alerts, utcnow())
+    if purged:
+        log.info("recorded events purged", extra={"count": purged, "tick": timestamp})
+    return {"purged": purged}

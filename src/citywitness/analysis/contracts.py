@@ -178,7 +178,7 @@ class AnalyzerFactory(Protocol):
     def __call__(self, config: Any, /, *, watchlist: Any | None = None) -> Analyzer: ...
 
 
-WatchlistFromDb = Callable[[AsyncSession, Sequence[UUID]], Awaitable[Any]]
+WatchlistFromDb = Callable[["AsyncSession", Sequence[UUID]], Awaitable[Any]]
 """Loads the watch list in force for some departments (the pipeline calls it)."""
 
 WatchlistFromPath = Callable[[Path], Any]

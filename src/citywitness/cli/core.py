@@ -72,6 +72,7 @@ def serve(ctx: typer.Context) -> None:
     run_server(settings_from(ctx))
 
 
+from citywitness.cli import analysis as _analysis_commands  # noqa: E402, F401 - `models`, `analyze`
 from citywitness.cli import camera as _camera_commands  # noqa: E402, F401 - `camera pull`
 from citywitness.cli import demo as _demo_command  # noqa: E402, F401 - registers `demo`
 from citywitness.cli import devices as _devices_commands  # noqa: E402, F401 - `devices add ...`
@@ -81,6 +82,7 @@ from citywitness.cli import export as _export_command  # noqa: E402, F401 - regi
 from citywitness.cli import ingest as _ingest_command  # noqa: E402, F401 - registers `ingest`
 from citywitness.cli import ledger as _ledger_commands  # noqa: E402, F401 - `ledger ...`
 from citywitness.cli import ledger_witness as _ledger_witness  # noqa: E402, F401 - `ledger witness`
+from citywitness.cli import redact as _redact_command  # noqa: E402, F401 - registers `redact`
 from citywitness.cli import simulate as _simulate_commands  # noqa: E402, F401 - `simulate`
 from citywitness.cli import storage as _storage_commands  # noqa: E402, F401 - `storage check`
 from citywitness.cli import users as _users_commands  # noqa: E402, F401 - registers `users`

@@ -141,6 +141,13 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
         float, typer.Option(help="Seconds to deliver queued messages at the end.")
     ] = 60.0,
     wait_ready: Annotated[float, typer.Option(help="Wait this long for /readyz first.")] = 0.0,
+    console: Annotated[
+        bool,
+        typer.Option(
+            help="Also open a console WebSocket (the token needs alerts:read) and report "
+            "SOS press -> console delivery (sos_to_console)."
+        ),
+    ] = False,
     token_stdin: Annotated[bool, typer.Option(help="Read the API token from stdin.")] = False,
     token: Annotated[
         str | None, typer.Option(envvar="CITYWITNESS_TOKEN", hidden=True, show_envvar=False)
@@ -175,6 +182,7 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
         truth_dir=truth_dir,
         drain_timeout_s=drain_timeout,
         video_session_s=video_session,
+        console=console,
     )
     secret = _token(token_stdin, token)
     err.print(f"simulating {devices} recorders ({options.video} with video) against {base}, {mqtt}")

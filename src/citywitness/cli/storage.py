@@ -32,6 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from citywitness.analysis.references import referenced_shas as analysis_shas
 from citywitness.audit.service import Auditor
 from citywitness.cli.core import app, settings_from
 from citywitness.evidence.ingest import referenced_shas
@@ -90,6 +91,7 @@ def referenced_by(db: Database) -> Any:
     async def is_referenced(shas: Sequence[str]) -> set[str]:
         async with db.transaction() as session:
             found = await referenced_shas(session, shas)
+            found |= await analysis_shas(session, shas)  # alert snapshots, redacted videos
             return found | await live_segment_shas(session, list(shas))  # unsealed sessions
 
     return is_referenced

@@ -34,12 +34,19 @@ def worker(
     ] = None,
 ) -> None:
     """Run a job worker until SIGINT/SIGTERM (running jobs get a graceful timeout)."""
+    from citywitness.analysis.errors import AnalysisMisconfigured  # noqa: PLC0415
+    from citywitness.analysis.pipeline import configured  # noqa: PLC0415
     from citywitness.kit.logs import configure_logging  # noqa: PLC0415 - keep `--help` fast
     from citywitness.runtime import database_url  # noqa: PLC0415
     from citywitness.worker import WorkerStopped, work  # noqa: PLC0415
 
     settings = settings_from(ctx)
     configure_logging(settings.logging.level, settings.logging.json_output)
+    try:
+        configured(settings.analysis)  # analyzer configs checked, ONNX runtime set
+    except AnalysisMisconfigured as exc:
+        console.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
     queues = [q.value for q in queue] if queue else None
     with database_url(settings) as url:
         try:

@@ -23,6 +23,7 @@ from citywitness.devices.broker_plugins import (
     DeviceAuthPlugin,
     DeviceTopicPlugin,
 )
+from citywitness.devices.mqtt_revocation import RevocationWatch
 from citywitness.kit.db import Database
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,29 @@ def _ensure_port_free(host: str, port: int) -> None:
 
 
 class EmbeddedBroker:
-    """An amqtt broker with device authentication, started and stopped by `serve`."""
+    """An amqtt broker with device authentication, started and stopped by `serve`.
 
-    def __init__(self, database: Database, *, host: str, port: int) -> None:
+    A recorder whose credential is revoked is disconnected within about
+    `revocation_poll_seconds` (`mqtt_revocation.RevocationWatch`)."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        host: str,
+        port: int,
+        revocation_poll_seconds: float = 2.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.bridge_username = BRIDGE_USERNAME
         self.bridge_secret = secrets.token_urlsafe(32)  # lives only in this process
-        self.access = BrokerAccess(database=database, bridge_secret=self.bridge_secret)
+        self.revocations = RevocationWatch(
+            database, self._drop_session, interval=revocation_poll_seconds
+        )
+        self.access = BrokerAccess(
+            database=database, bridge_secret=self.bridge_secret, watch=self.revocations
+        )
         self._broker: _DrainingBroker | None = None
 
     def _config(self) -> dict[str, Any]:
@@ -120,9 +136,21 @@ class EmbeddedBroker:
                 raise MqttPortInUse(self.host, self.port) from exc
             raise MqttStartupError(f"the embedded MQTT broker did not start: {exc}") from exc
         self._broker = broker
+        self.revocations.start()
         log.info("mqtt broker listening", extra={"host": self.host, "port": self.port})
 
+    async def _drop_session(self, client_id: str) -> bool:
+        """Close a recorder's connection (its will is published); False if not connected."""
+        self.access.devices.pop(client_id, None)  # nothing more in or out meanwhile
+        broker = self._broker
+        entry = broker.sessions.get(client_id) if broker is not None else None
+        if entry is None or entry[0].transitions.state != "connected":
+            return False
+        await entry[1].handle_connection_closed()
+        return True
+
     async def stop(self) -> None:
+        await self.revocations.stop()
         broker, self._broker = self._broker, None
         if broker is not None and broker.transitions.state == "started":
             await broker.shutdown()

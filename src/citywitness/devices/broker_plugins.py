@@ -20,6 +20,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
 from citywitness.devices.credentials import authenticate_device
+from citywitness.devices.mqtt_revocation import RevocationWatch, live_credential_id
 from citywitness.devices.principal import DeviceIdentity
 from citywitness.devices.topics import allowed_publish, allowed_subscribe
 from citywitness.kit.db import Database
@@ -39,6 +40,8 @@ class BrokerAccess:
     # client id (= serial) -> the identity it authenticated as, while its session lives
     devices: dict[str, DeviceIdentity] = field(default_factory=dict)
     bridge_client_ids: set[str] = field(default_factory=set)
+    # told which credential each recorder connected with (drops it once revoked)
+    watch: RevocationWatch | None = None
 
     def is_bridge(self, session: Session) -> bool:
         return session.username == BRIDGE_USERNAME and session.client_id in self.bridge_client_ids
@@ -75,13 +78,18 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc] # amqtt ships no t
             return False
         async with self.access.database.transaction() as db_session:
             identity = await authenticate_device(db_session, username, secret)
-        if identity is None:
+            credential_id = (
+                await live_credential_id(db_session, identity.device_id) if identity else None
+            )
+        if identity is None or credential_id is None:
             log.info("mqtt connect refused", extra={"reason": "bad_credentials"})
             return False
         if session.will_flag and not allowed_publish(identity, session.will_topic or ""):
             log.info("mqtt connect refused", extra={"reason": "will_topic_not_own"})
             return False
         self.access.devices[client_id] = identity
+        if self.access.watch is not None:
+            self.access.watch.connected(client_id, credential_id)
         return True
 
 

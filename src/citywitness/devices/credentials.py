@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.agencies.models import Department
 from citywitness.devices.models import DeviceCredential, Recorder, RecorderState
+from citywitness.devices.mqtt_passwd import mosquitto_hash
 from citywitness.devices.principal import DeviceIdentity
 from citywitness.kit.clock import utcnow
 from citywitness.kit.hashing import constant_time_equal, sha256_hex
@@ -70,6 +71,7 @@ async def issue_credential(
         id=uuid.uuid4(),
         recorder_id=recorder_id,
         secret_hash=sha256_hex(secret),
+        mosquitto_hash=mosquitto_hash(secret),
         enrollment_code_id=enrollment_code_id,
     )
     session.add(credential)

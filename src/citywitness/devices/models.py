@@ -105,10 +105,13 @@ class DeviceCredential(UUIDPrimaryKey, CreatedAt, Base):
             unique=True,
             postgresql_where=text("revoked_at IS NULL"),
         ),
+        Index("ix_device_credentials_revoked_at", "revoked_at"),  # the broker's revocation watch
     )
 
     recorder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recorders.id"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # the same secret for an external Mosquitto's password file (devices/mqtt_passwd.py)
+    mosquitto_hash: Mapped[str | None] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
     enrollment_code_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("device_enrollment_codes.id")

@@ -5,16 +5,11 @@ and writes command topics; each active recorder with a live credential writes on
 three up topics and reads only its own command topic (the same rules the embedded broker
 enforces through `topics.allowed_publish` / `allowed_subscribe`).
 
-Passwords: the platform keeps only a SHA-256 of each device secret, which Mosquitto cannot
-check.  `mosquitto_password_line` makes a Mosquitto 2 password-file line (`$7$`,
-PBKDF2-SHA512) from a secret at the one moment it is known (when it is issued).
+Passwords: see `mqtt_passwd` (a `$7$` hash stored with each issued credential, and the
+password file).  `mosquitto_password_line` makes one line from a known secret.
 """
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import os
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.agencies.models import Department
 from citywitness.devices.models import DeviceCredential, Recorder, RecorderState
 from citywitness.devices.mqtt_bridge import UP_SUBSCRIPTIONS
+from citywitness.devices.mqtt_passwd import MOSQUITTO_PBKDF2_ITERATIONS, mosquitto_hash
 from citywitness.devices.topics import COMMAND, MESSAGE_KINDS, ROOT, command_topic, up_topic
 
-MOSQUITTO_PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes
-_SALT_BYTES = 12
+__all__ = ["MOSQUITTO_PBKDF2_ITERATIONS", "mosquitto_acl", "mosquitto_password_line"]
 
 
 def _bridge_block(bridge_username: str) -> list[str]:
@@ -73,9 +68,4 @@ def mosquitto_password_line(
     username: str, secret: str, *, salt: bytes | None = None, iterations: int = 0
 ) -> str:
     """`username:$7$<iterations>$<salt>$<hash>`, a Mosquitto 2 password-file line."""
-    salt = salt if salt is not None else os.urandom(_SALT_BYTES)
-    rounds = iterations or MOSQUITTO_PBKDF2_ITERATIONS
-    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, rounds)
-    encoded_salt = base64.b64encode(salt).decode()
-    encoded_hash = base64.b64encode(digest).decode()
-    return f"{username}:$7${rounds}${encoded_salt}${encoded_hash}"
+    return f"{username}:{mosquitto_hash(secret, salt=salt, iterations=iterations)}"

@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +48,16 @@ log = logging.getLogger(__name__)
 
 UP_SUBSCRIPTIONS = tuple(f"{ROOT}/+/+/{kind}" for kind in ("telemetry", "event", "status"))
 _NEVER_EXPIRES = 0xFFFFFFFF
+RECEIVE_MAXIMUM = 65535  # MQTT 5's largest in-flight window (about 20 MB of telemetry)
+LAG_WARNING_SECONDS = 5.0  # a batch whose oldest message waited longer: the bridge is behind
+_LAG_LOG_EVERY_SECONDS = 30.0
+
+
+def subscriptions(shared_group: str | None) -> list[str]:
+    """The filters the bridge subscribes to; `$share/<group>/...` spreads them over bridges."""
+    if shared_group is None:
+        return list(UP_SUBSCRIPTIONS)
+    return [f"$share/{shared_group}/{topic}" for topic in UP_SUBSCRIPTIONS]
 
 
 class MqttUnavailable(RuntimeError):
@@ -90,6 +102,21 @@ class _Connection:
     generation: int = 0
     connected: bool = False
     last_refusal: str | None = None
+    inbox: deque[Received] = field(default_factory=deque)  # paho appends, asyncio takes
+    wake_pending: bool = False  # one wake-up call in flight for any number of messages
+
+
+@dataclass
+class BridgeLag:
+    """How far behind the bridge is: what waits, and how long the last batch waited."""
+
+    backlog: int = 0  # received, not yet in a batch
+    in_flight: int = 0  # in batches being stored
+    last_lag_seconds: float = 0.0  # oldest message of the last stored batch: arrival to commit
+    max_lag_seconds: float = 0.0
+    behind_since: float | None = None  # monotonic time the lag first passed the warning
+    batches: int = 0
+    _logged_at: float = 0.0
 
 
 class MqttBridge:
@@ -102,6 +129,8 @@ class MqttBridge:
         *,
         client_id: str,
         batch_size: int = 200,
+        concurrency: int = 2,
+        shared_group: str | None = None,
         keepalive: int = 30,
         limits: TelemetryLimits | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -109,15 +138,18 @@ class MqttBridge:
         self.endpoint = endpoint
         self.client_id = client_id
         self.store = MessageStore(database, limits)
+        self.lag = BridgeLag()
         self._batch_size = batch_size
+        self._concurrency = max(1, concurrency)
+        self._subscriptions = subscriptions(shared_group)
         self._keepalive = keepalive
         self._clock = clock
         self._state = _Connection()
-        self._queue: asyncio.Queue[Received] = asyncio.Queue()
+        self._arrived = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: asyncio.Event | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._batch: asyncio.Task[None] | None = None
+        self._batches: set[asyncio.Task[None]] = set()
         self._client = self._make_client()
 
     # -- paho side (runs in paho's network thread) --------------------------------------
@@ -152,7 +184,7 @@ class MqttBridge:
             self._state.generation += 1
             self._state.connected = True
             self._state.last_refusal = None
-        client.subscribe([(topic, 1) for topic in UP_SUBSCRIPTIONS])
+        client.subscribe([(topic, 1) for topic in self._subscriptions])
 
     def _on_subscribe(
         self, _c: paho.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any
@@ -170,16 +202,20 @@ class MqttBridge:
             self._state.connected = False
 
     def _on_message(self, _c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
-        received = Received(
-            topic=message.topic,
-            payload=bytes(message.payload),
-            mid=message.mid,
-            qos=message.qos,
-            generation=self._state.generation,
-            received_at=self._clock(),
+        state = self._state
+        state.inbox.append(
+            Received(
+                topic=message.topic,
+                payload=bytes(message.payload),  # already bytes: no copy
+                mid=message.mid,
+                qos=message.qos,
+                generation=state.generation,
+                received_at=self._clock(),
+            )
         )
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, received)
+        if not state.wake_pending and self._loop is not None:
+            state.wake_pending = True  # one cross-thread call per burst, not per message
+            self._loop.call_soon_threadsafe(self._arrived.set)
 
     # -- asyncio side --------------------------------------------------------------------
 
@@ -195,7 +231,11 @@ class MqttBridge:
         if self.endpoint.mqtt5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = _NEVER_EXPIRES
-            properties.ReceiveMaximum = min(65535, max(20, self._batch_size * 2))
+            # As many unacknowledged messages as MQTT allows: a broker counts them against
+            # its in-flight window, not its queue (Mosquitto's max_queued_messages, 1,000 by
+            # default, drops beyond it), so a bridge that falls behind holds them here,
+            # where `lag.backlog` shows them, instead of the broker dropping them.
+            properties.ReceiveMaximum = RECEIVE_MAXIMUM
         self._client.connect_async(
             self.endpoint.host,
             self.endpoint.port,
@@ -220,13 +260,12 @@ class MqttBridge:
         )
 
     async def stop(self) -> None:
-        """Finish the batch in hand, then disconnect (unacknowledged messages stay queued)."""
+        """Finish the batches in hand, then disconnect (unacknowledged messages stay queued)."""
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             consumer.cancel()
             await asyncio.gather(consumer, return_exceptions=True)
-        if self._batch is not None:
-            await asyncio.gather(self._batch, return_exceptions=True)
+        await asyncio.gather(*self._batches, return_exceptions=True)
         await self._halt_client()
 
     async def _halt_client(self) -> None:
@@ -238,22 +277,77 @@ class MqttBridge:
             return "mqtt bridge not running"
         return None if self.connected else "mqtt bridge not connected"
 
-    async def _consume(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._batch_size and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            self._batch = asyncio.create_task(self._store_and_ack(batch))
-            await asyncio.shield(self._batch)  # stop() waits for it rather than cutting it
-            self._batch = None
+    async def _next_batch(self) -> list[Received]:
+        inbox = self._state.inbox
+        while not inbox:
+            self._arrived.clear()
+            self._state.wake_pending = False
+            if inbox:  # arrived between the check and the clear: no wake-up was sent for it
+                break
+            await self._arrived.wait()
+        batch = [inbox.popleft() for _ in range(min(self._batch_size, len(inbox)))]
+        self.lag.backlog = len(inbox)
+        return batch
 
-    async def _store_and_ack(self, batch: list[Received]) -> None:
-        await self.store.store_with_retry(batch)
-        with self._state.lock:
-            current = self._state.generation
-            for item in batch:
-                if item.qos > 0 and item.generation == current:
-                    self._client.ack(item.mid, item.qos)
+    async def _consume(self) -> None:
+        """Up to `concurrency` batches stored at once; acknowledged in the order received."""
+        slots = asyncio.Semaphore(self._concurrency)
+        acked: asyncio.Future[None] | None = None  # the previous batch's acknowledgements
+        while True:
+            batch = await self._next_batch()
+            await slots.acquire()
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._store_and_ack(batch, acked, done, slots))
+            self._batches.add(task)  # stop() waits for it rather than cutting it
+            task.add_done_callback(self._batches.discard)
+            acked = done
+
+    async def _store_and_ack(
+        self,
+        batch: list[Received],
+        before: asyncio.Future[None] | None,
+        done: asyncio.Future[None],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        self.lag.in_flight += len(batch)
+        try:
+            await self.store.store_with_retry(batch)
+            if before is not None:
+                await asyncio.shield(before)  # MQTT: PUBACKs in the order of the PUBLISHes
+            with self._state.lock:
+                current = self._state.generation
+                for item in batch:
+                    if item.qos > 0 and item.generation == current:
+                        self._client.ack(item.mid, item.qos)
+            self._note_lag(batch[0].received_at)
+        finally:
+            self.lag.in_flight -= len(batch)
+            if not done.done():
+                done.set_result(None)
+            slots.release()
+
+    def _note_lag(self, oldest: datetime) -> None:
+        lag = self.lag
+        lag.batches += 1
+        lag.last_lag_seconds = max(0.0, (self._clock() - oldest).total_seconds())
+        lag.max_lag_seconds = max(lag.max_lag_seconds, lag.last_lag_seconds)
+        now = time.monotonic()
+        if lag.last_lag_seconds < LAG_WARNING_SECONDS:
+            if lag.behind_since is not None:
+                log.info("mqtt bridge caught up")
+            lag.behind_since = None
+            return
+        lag.behind_since = lag.behind_since or now
+        if now - lag._logged_at >= _LAG_LOG_EVERY_SECONDS:  # noqa: SLF001 - its own record
+            lag._logged_at = now  # noqa: SLF001
+            log.warning(
+                "mqtt bridge falling behind",
+                extra={
+                    "lag_seconds": round(lag.last_lag_seconds, 1),
+                    "backlog": lag.backlog,
+                    "behind_for_seconds": round(now - lag.behind_since, 1),
+                },
+            )
 
     async def publish_command(
         self, department_code: str, serial: str, payload: bytes, *, wait_seconds: float = 10.0

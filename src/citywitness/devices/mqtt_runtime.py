@@ -46,6 +46,11 @@ async def start_mqtt(settings: Settings, database: Database) -> MqttRuntime | No
     if not mqtt.enabled:
         return None
     broker: EmbeddedBroker | None = None
+    if mqtt.url is None and mqtt.shared_group is not None:
+        raise MqttStartupError(
+            "mqtt.shared_group needs an external broker (mqtt.url): the embedded broker has "
+            "no shared subscriptions"
+        )
     if mqtt.url is None:
         broker = EmbeddedBroker(database, host=mqtt.listen_host, port=mqtt.listen_port)
         await broker.start()
@@ -63,6 +68,8 @@ async def start_mqtt(settings: Settings, database: Database) -> MqttRuntime | No
         endpoint,
         client_id=mqtt.bridge_client_id,
         batch_size=mqtt.bridge_batch_size,
+        concurrency=mqtt.bridge_concurrency,
+        shared_group=mqtt.shared_group,
         keepalive=mqtt.keepalive_seconds,
         limits=TelemetryLimits.from_settings(settings.devices),
     )

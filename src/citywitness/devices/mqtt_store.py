@@ -1,10 +1,16 @@
-"""Storing what the bridge received: topic -> recorder, then `accept_message`, in batches.
+"""Storing what the bridge received: topic -> recorder, then rows, in batches.
 
-A batch is one transaction.  A message that is bad (`InvalidDeviceMessage` or any other
-client error) would poison the whole transaction, so a batch that hits one is stored again
-one message per transaction, and only the bad message is dropped (logged by code, never by
-content).  A database error keeps the batch in hand and retries it with a growing pause:
-nothing is acknowledged, so nothing is lost.
+A batch is one transaction.  Its telemetry messages (nearly all of the traffic) are
+parsed and time-checked first, in Python; a bad one is rejected there (logged by code,
+never by content, and counted) without touching the database, and the good ones are
+stored together by `mqtt_batch` (dedup, positions and hot state in a few statements).
+Events and status messages are checked the same way, then go through `accept_message` one
+by one.  One of those that is still refused there (a command acknowledgement naming a
+command it cannot acknowledge, say) would poison the whole transaction, so a batch that
+hits one is stored again:
+telemetry in one transaction, every other message in a transaction of its own, and only
+the bad message is dropped.  A database error keeps the batch in hand and retries it with
+a growing pause: nothing is acknowledged, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -12,17 +18,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.agencies.models import Department
+from citywitness.devices.messages import TelemetryMessage, parse_message
 from citywitness.devices.models import Recorder, RecorderState
+from citywitness.devices.mqtt_batch import (
+    Telemetry,
+    apply_states,
+    record_online,
+    store_positions,
+)
 from citywitness.devices.principal import DeviceIdentity
-from citywitness.devices.telemetry import TelemetryLimits, accept_message
+from citywitness.devices.state import ensure_state_row
+from citywitness.devices.telemetry import TelemetryLimits, accept_message, check_times
 from citywitness.devices.topics import parse_topic
 from citywitness.kit.db import Database
 from citywitness.kit.errors import AppError
@@ -32,6 +49,8 @@ log = logging.getLogger(__name__)
 IDENTITY_TTL_SECONDS = 30.0  # a retired recorder's queued messages are refused after at most this
 UNKNOWN_TTL_SECONDS = 2.0  # a recorder registered a moment ago is found quickly
 _RETRY_MAX_SECONDS = 5.0
+_IDENTITIES_MAX = 300_000
+_SERIALS = ARRAY(String)  # one array parameter, whatever the number of serials
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,15 @@ class Received:
 
 class _PoisonedBatch(Exception):
     """A message in the batch was refused; store the batch one message at a time."""
+
+
+@dataclass
+class _Plan:
+    """A batch sorted out: outcomes decided without the database, and what is left."""
+
+    decided: list[str] = field(default_factory=list)
+    telemetry: list[Telemetry] = field(default_factory=list)
+    others: list[tuple[Received, DeviceIdentity, str]] = field(default_factory=list)
 
 
 class MessageStore:
@@ -78,26 +106,118 @@ class MessageStore:
                 return
 
     async def store(self, batch: list[Received]) -> None:
-        """Store the batch in one transaction (or one per message if one is refused)."""
+        """Store the batch in one transaction (more if an event or status is refused)."""
         try:
             async with self.database.transaction() as session:
-                outcomes = [await self._accept(session, item, isolated=False) for item in batch]
+                plan = await self._plan(session, batch)
+                outcomes = await self._store_telemetry(session, plan.telemetry)
+                for item, identity, kind in plan.others:
+                    outcomes.append(await self._accept(session, item, identity, kind, False))
         except _PoisonedBatch:
-            outcomes = []
-            for item in batch:
+            async with self.database.transaction() as session:
+                plan = await self._plan(session, batch)
+                outcomes = await self._store_telemetry(session, plan.telemetry)
+            for item, identity, kind in plan.others:
                 async with self.database.transaction() as session:
-                    outcomes.append(await self._accept(session, item, isolated=True))
-        self.counts.update(outcomes)  # counted once committed
+                    outcomes.append(await self._accept(session, item, identity, kind, True))
+        self.counts.update(plan.decided)  # counted once committed
+        self.counts.update(outcomes)
 
-    async def _accept(self, session: AsyncSession, item: Received, *, isolated: bool) -> str:
-        parsed = parse_topic(item.topic)
-        if parsed is None:
-            return "ignored"
-        department_code, serial, kind = parsed
-        identity = await self.identity(session, department_code, serial)
-        if identity is None:
-            log.info("mqtt message from unknown recorder dropped", extra={"kind": kind})
-            return "unknown_device"
+    async def _plan(self, session: AsyncSession, batch: list[Received]) -> _Plan:
+        topics = [(item, parse_topic(item.topic)) for item in batch]
+        await self._resolve(session, {(p[0], p[1]) for _, p in topics if p is not None})
+        plan = _Plan()
+        keys: set[tuple[uuid.UUID, str]] = set()
+        for item, parsed in topics:
+            if parsed is None:
+                plan.decided.append("ignored")
+                continue
+            department_code, serial, kind = parsed
+            identity = self._cached(department_code, serial)
+            if identity is None:
+                log.info("mqtt message from unknown recorder dropped", extra={"kind": kind})
+                plan.decided.append("unknown_device")
+            elif kind != "telemetry":
+                if self._valid(item, identity, kind):
+                    plan.others.append((item, identity, kind))
+                else:
+                    plan.decided.append("rejected")
+            else:
+                plan.decided.extend(self._check_telemetry(item, identity, plan.telemetry, keys))
+        return plan
+
+    def _valid(self, item: Received, identity: DeviceIdentity, kind: str) -> bool:
+        """Whether an event or status message parses and its times are in range: checked
+        before the transaction, so that a bad one rarely poisons a batch."""
+        try:
+            check_times(parse_message(kind, item.payload), item.received_at, self.limits)
+        except AppError as exc:
+            log.info(
+                "mqtt message rejected",
+                extra={"device_id": str(identity.device_id), "kind": kind, "error": exc.code},
+            )
+            return False
+        return True
+
+    def _check_telemetry(
+        self,
+        item: Received,
+        identity: DeviceIdentity,
+        accepted: list[Telemetry],
+        keys: set[tuple[uuid.UUID, str]],
+    ) -> list[str]:
+        """Parse and time-check; append it to `accepted`, or say what became of it."""
+        try:
+            message = parse_message("telemetry", item.payload)
+            check_times(message, item.received_at, self.limits)
+        except AppError as exc:
+            log.info(
+                "mqtt message rejected",
+                extra={
+                    "device_id": str(identity.device_id),
+                    "kind": "telemetry",
+                    "error": exc.code,
+                },
+            )
+            return ["rejected"]
+        assert isinstance(message, TelemetryMessage)  # noqa: S101 - parse_message's contract
+        key = (identity.device_id, message.msg_id)
+        if key in keys:  # the same message twice in one batch (a redelivery)
+            return ["duplicate"]
+        keys.add(key)
+        accepted.append(Telemetry(identity, message, item.received_at))
+        return []
+
+    async def _store_telemetry(self, session: AsyncSession, batch: list[Telemetry]) -> list[str]:
+        new = await store_positions(session, batch)
+        latest: dict[uuid.UUID, tuple[DeviceIdentity, datetime, TelemetryMessage | None]] = {}
+        outcomes = []
+        for t in batch:
+            fresh = (t.device.device_id, t.message.msg_id) in new
+            outcomes.append("stored" if fresh else "duplicate")
+            known = latest.get(t.device.device_id)
+            message = t.message if fresh else (known[2] if known else None)
+            seen = max(t.received_at, known[1]) if known else t.received_at
+            latest[t.device.device_id] = (t.device, seen, message)
+        interval = self.limits.state_write_interval
+        states = await apply_states(session, latest, min_interval=interval)
+        came_online = list(states.came_online)
+        if states.missing:  # recorders made outside the registry service have no state row
+            for recorder_id in states.missing:
+                await ensure_state_row(session, recorder_id)
+            again = {key: latest[key] for key in states.missing}
+            came_online += (await apply_states(session, again, min_interval=interval)).came_online
+        await record_online(session, [latest[key][:2] for key in came_online])
+        return outcomes
+
+    async def _accept(
+        self,
+        session: AsyncSession,
+        item: Received,
+        identity: DeviceIdentity,
+        kind: str,
+        isolated: bool,
+    ) -> str:
         try:
             result = await accept_message(
                 session,
@@ -118,33 +238,42 @@ class MessageStore:
             return "rejected"
         return "stored" if result.new else "duplicate"
 
+    def _cached(self, department_code: str, serial: str) -> DeviceIdentity | None:
+        cached = self._identities.get((department_code, serial))
+        return cached[1] if cached is not None else None
+
+    async def _resolve(self, session: AsyncSession, keys: Iterable[tuple[str, str]]) -> None:
+        """Look up, in one query, the recorders of `keys` not cached (or cached too long)."""
+        now = time.monotonic()
+        missing = [
+            key for key in keys if (cached := self._identities.get(key)) is None or cached[0] <= now
+        ]
+        if not missing:
+            return
+        rows = await session.execute(
+            select(Recorder.id, Recorder.serial, Department.code, Department.id)
+            .join(Department, Department.id == Recorder.department_id)
+            .where(
+                Recorder.serial == any_(cast(list({serial for _, serial in missing}), _SERIALS)),
+                Recorder.state == RecorderState.ACTIVE.value,
+            )
+        )
+        found = {
+            (code, serial): DeviceIdentity(
+                device_id=device_id, serial=serial, department_code=code, department_id=dept_id
+            )
+            for device_id, serial, code, dept_id in rows
+        }
+        if len(self._identities) + len(missing) > _IDENTITIES_MAX:
+            self._identities.clear()
+        for key in missing:
+            identity = found.get(key)
+            ttl = IDENTITY_TTL_SECONDS if identity is not None else UNKNOWN_TTL_SECONDS
+            self._identities[key] = (now + ttl, identity)
+
     async def identity(
         self, session: AsyncSession, department_code: str, serial: str
     ) -> DeviceIdentity | None:
         """The active recorder `serial` of department `department_code` (cached briefly)."""
-        key = (department_code, serial)
-        now = time.monotonic()
-        cached = self._identities.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        row = (
-            await session.execute(
-                select(Recorder.id, Recorder.serial, Department.code, Department.id)
-                .join(Department, Department.id == Recorder.department_id)
-                .where(
-                    Recorder.serial == serial,
-                    Department.code == department_code,
-                    Recorder.state == RecorderState.ACTIVE.value,
-                )
-            )
-        ).first()
-        identity = None
-        if row is not None:
-            identity = DeviceIdentity(
-                device_id=row[0], serial=row[1], department_code=row[2], department_id=row[3]
-            )
-        if len(self._identities) > 100_000:
-            self._identities.clear()
-        ttl = IDENTITY_TTL_SECONDS if identity is not None else UNKNOWN_TTL_SECONDS
-        self._identities[key] = (now + ttl, identity)
-        return identity
+        await self._resolve(session, [(department_code, serial)])
+        return self._cached(department_code, serial)

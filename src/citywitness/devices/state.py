@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from citywitness.devices.messages import Position
 from citywitness.devices.models import DeviceStateRow
@@ -187,6 +188,23 @@ class _Written:
 # written since; the SQL decides again whenever a statement is sent.
 _last_written: dict[uuid.UUID, _Written] = {}
 _LAST_WRITTEN_MAX = 200_000
+# A write becomes a hint only when its transaction commits: a rolled-back write must not
+# make a later, material one look skippable.  Pending hints wait in the session's `info`.
+_PENDING = "cw_devices_state_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written(session: Session) -> None:
+    pending: dict[uuid.UUID, _Written] | None = session.info.pop(_PENDING, None)
+    if pending:
+        if len(_last_written) + len(pending) > _LAST_WRITTEN_MAX:
+            _last_written.clear()
+        _last_written.update(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_written(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _surely_skippable(recorder_id: uuid.UUID, upd: StateUpdate, min_interval: timedelta) -> bool:
@@ -223,10 +241,9 @@ async def apply_state(
     was_online, now_online = row.was_online, row.now_online
     if now_online is None:
         return NOT_WRITTEN
-    if len(_last_written) >= _LAST_WRITTEN_MAX:
-        _last_written.clear()
-    previous = _last_written.get(recorder_id)
-    _last_written[recorder_id] = _Written(
+    pending: dict[uuid.UUID, _Written] = session.sync_session.info.setdefault(_PENDING, {})
+    previous = pending.get(recorder_id) or _last_written.get(recorder_id)
+    pending[recorder_id] = _Written(
         at=upd.seen_at,
         online=upd.online,
         recording=upd.recording

@@ -102,6 +102,8 @@ class EvidenceItem(UUIDPrimaryKey, CreatedAt, Base):
     max_lat: Mapped[float | None]
     min_lon: Mapped[float | None]
     max_lon: Mapped[float | None]
+    # Text the analyzers found (transcripts, plate text), set by analysis; weighs least.
+    analysis_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     search_vector: Mapped[str | None] = mapped_column(TSVECTOR)
     retain_until: Mapped[datetime | None]
     ingest_channel: Mapped[IngestChannel] = mapped_column(String(20))

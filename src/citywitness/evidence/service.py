@@ -202,7 +202,7 @@ async def update_item(
     for key, value in values.items():
         setattr(item, key, value)
     if {"tags", "notes"} & values.keys():
-        item.search_vector = search_index.vector(item.tags, item.notes)
+        item.search_vector = search_index.vector(item.tags, item.notes, item.analysis_text)
     await session.flush()
     await session.refresh(item)
     await custody.record(

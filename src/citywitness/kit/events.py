@@ -16,6 +16,12 @@ makes them skip).
 
 Several processes may run the same consumer: the consumer's row is locked for the batch
 (`FOR UPDATE SKIP LOCKED`), so one handles it while the others wait their turn.
+
+Retention.  Each consumer's row names the topics it reads (kept up to date by `claim`).
+`purge` deletes, in batches, events older than a cut-off that every consumer reading their
+topic has passed; an event of a topic no consumer has claimed yet is kept, and a consumer
+row without topics (written before they were recorded) holds back every event above its
+position.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import BigInteger, Identity, Index, String, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,6 +75,7 @@ class EventConsumer(Base):
     last_xid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    topics: Mapped[list[str]] = mapped_column(ARRAY(String(60)), server_default=text("'{}'"))
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ async def claim(
     None when another process holds the consumer right now.
     """
     locked = (
-        select(EventConsumer.last_xid, EventConsumer.last_id)
+        select(EventConsumer.last_xid, EventConsumer.last_id, EventConsumer.topics)
         .where(EventConsumer.name == name)
         .with_for_update(skip_locked=True)
     )
@@ -111,11 +118,17 @@ async def claim(
         if (await session.execute(known)).first() is not None:
             return None  # another process holds it
         await session.execute(
-            insert(EventConsumer).values(name=name, last_xid=0, last_id=0).on_conflict_do_nothing()
+            insert(EventConsumer)
+            .values(name=name, last_xid=0, last_id=0, topics=sorted(topics))
+            .on_conflict_do_nothing()
         )
         position = (await session.execute(locked)).first()
         if position is None:
             return None
+    if list(position[2] or ()) != sorted(topics):  # what retention must keep for it
+        await session.execute(
+            update(EventConsumer).where(EventConsumer.name == name).values(topics=sorted(topics))
+        )
     rows = (
         await session.execute(
             select(OutboxEvent)
@@ -138,6 +151,29 @@ async def advance(session: AsyncSession, name: str, last: Event) -> None:
         .where(EventConsumer.name == name)
         .values(last_xid=last.xid, last_id=last.id, updated_at=func.now())
     )
+
+
+PURGE = text(
+    "DELETE FROM event_outbox WHERE id IN ("
+    " SELECT o.id FROM event_outbox o"
+    " WHERE o.recorded_at < :cutoff"
+    " AND EXISTS (SELECT 1 FROM event_consumers c WHERE o.topic = ANY(c.topics))"
+    " AND NOT EXISTS (SELECT 1 FROM event_consumers c"
+    "  WHERE (cardinality(c.topics) = 0 OR o.topic = ANY(c.topics))"
+    "  AND (o.xid, o.id) > (c.last_xid, c.last_id))"
+    " ORDER BY o.recorded_at LIMIT :limit FOR UPDATE OF o SKIP LOCKED)"
+)
+
+
+async def purge(session: AsyncSession, *, cutoff: datetime, limit: int) -> int:
+    """Delete at most `limit` events recorded before `cutoff` that no consumer still needs.
+
+    An event is needed by every consumer that reads its topic and has not passed it, and,
+    to be safe, by a consumer whose topics are unknown; an event of a topic that no
+    consumer reads is kept (a consumer yet to start may need it).  How many were deleted.
+    """
+    result = await session.execute(PURGE, {"cutoff": cutoff, "limit": limit})
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def waiting_beyond_horizon(session: AsyncSession, name: str, topics: Sequence[str]) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.devices.principal import DeviceIdentity
 from citywitness.evidence.models import EvidenceItem
 from citywitness.evidence.quotas import check_quota
+from citywitness.kit import events
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from citywitness.ledger import service as ledger
@@ -161,6 +162,12 @@ async def accept(
     await session.flush()
     await _grow(session, live, segment, now)
     await _note(session, live, upload.seq, gap=gap, late=late)
+    await events.record(  # analysis of live segments consumes these (analysis/live.py)
+        session,
+        "media.segment",
+        upload.sha256,
+        {"session_id": str(live.id), "evidence_id": str(live.evidence_id), "seq": upload.seq},
+    )
     await ledger.append(
         session,
         LedgerEvent(

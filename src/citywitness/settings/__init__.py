@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from citywitness.settings.sections import (
     AlertsSettings,
+    AnalysisSettings,
     AuthSettings,
     DatabaseSettings,
     DevicesSettings,
@@ -97,6 +98,9 @@ class Settings(BaseSettings):
     )
     alerts: AlertsSettings = Field(
         default_factory=AlertsSettings, description="Alerts: consumers and recorder delivery."
+    )
+    analysis: AnalysisSettings = Field(
+        default_factory=AnalysisSettings, description="AI analysis: devices, analyzers, runs."
     )
 
     @classmethod

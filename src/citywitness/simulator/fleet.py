@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from citywitness.simulator.city import City, city_for
+from citywitness.simulator.console import AlertConsole, SosDelivery
 from citywitness.simulator.movement import Mover
 from citywitness.simulator.provision import Credential, Provisioner
 from citywitness.simulator.recorder import Behaviour, VirtualRecorder
@@ -48,6 +49,7 @@ class FleetOptions:
     video_session_s: float = 0.0  # 0: one live session for the whole run
     video_pause_s: float = 30.0  # between two live sessions
     track_send_times: bool = False  # keep each message's send time (for bench/bench_fleet.py)
+    console: bool = False  # open a console WebSocket (token with alerts:read): SOS latency
 
 
 def mqtt_address(options: FleetOptions) -> tuple[str, int]:
@@ -86,6 +88,8 @@ class Fleet:
         self.started = 0.0
         self.stopped = 0.0
         self.setup_seconds = 0.0
+        self.console = AlertConsole(options.url, token) if options.console else None
+        self.sos_delivery: SosDelivery | None = None
 
     async def setup(self) -> list[Credential]:
         began = time.monotonic()
@@ -207,6 +211,8 @@ class Fleet:
     async def run(self, duration_s: float) -> dict[str, Any]:
         """setup, start, wait `duration_s` (0: until cancelled), stop; the summary."""
         await self.setup()
+        if self.console is not None:
+            await self.console.start()
         self.start()
         try:
             if duration_s > 0:
@@ -214,8 +220,23 @@ class Fleet:
             else:
                 await asyncio.Event().wait()
         finally:
-            await asyncio.shield(self.stop())
+            await asyncio.shield(self._finish())
         return self.summary()
+
+    async def _finish(self) -> None:
+        await self.stop()
+        if self.console is not None:  # the pushes of the last presses may still be coming
+            presses = self.sos_presses()
+            self.sos_delivery = await self.console.wait_for(presses, self.options.drain_timeout_s)
+            await self.console.close()
+
+    def sos_presses(self) -> dict[str, list[float]]:
+        """Recorder id -> wall time of each SOS press (for `console.AlertConsole.sos`)."""
+        return {
+            r.credential.recorder_id: list(r.tally.sos_pressed_at)
+            for r in self.recorders
+            if r.tally.sos_pressed_at
+        }
 
     def summary(self) -> dict[str, Any]:
         messages: Counter[str] = Counter()
@@ -271,5 +292,26 @@ class Fleet:
                 }
                 for s in self.streamers
             ],
+            "sos_to_console": _delivery(self.sos_delivery),
             "per_recorder": per_recorder,
         }
+
+
+def _delivery(found: SosDelivery | None) -> dict[str, Any] | None:
+    """SOS press -> console push in milliseconds (None without `console`)."""
+    if found is None:
+        return None
+    ordered = sorted(found.latencies)
+
+    def at(share: float) -> float | None:
+        if not ordered:
+            return None
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1)
+
+    return {
+        "presses": found.presses,
+        "undelivered": found.undelivered,
+        "p50_ms": at(0.5),
+        "p95_ms": at(0.95),
+        "max_ms": at(1.0),
+    }

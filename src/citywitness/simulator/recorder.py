@@ -78,6 +78,7 @@ class Tally:
     delivered_after_drop: int = 0
     commands: int = 0
     sent_at: dict[str, float] | None = None  # msg_id -> wall time of the first send (benches)
+    sos_pressed_at: list[float] = field(default_factory=list)  # wall time of each SOS press
 
 
 def now() -> datetime:
@@ -170,6 +171,7 @@ class VirtualRecorder:
         self._queue(Outgoing("event", msg_id, payload, event=kind))
 
     def press_sos(self) -> None:
+        self.tally.sos_pressed_at.append(time.time())
         self.event("sos", trigger="button")
 
     def set_recording(self, on: bool, **details: str | int | float | bool | None) -> None:

@@ -3,7 +3,8 @@
 Buildings and a sidewalk behind a road; vehicles seen from behind drift across the frame
 with their license plate large enough to read (about 130-150 px wide at 640x360); simple
 people figures walk along the sidewalk; a body-camera overlay (time and serial) sits at the
-top.  Every frame also says which plates are fully visible and where: that ground truth
+top.  Every frame also says which plates are fully visible (inside the frame and not
+hidden behind a nearer vehicle) and where: that ground truth
 goes with each segment (docs/simulator.md).
 """
 
@@ -28,6 +29,13 @@ class Sighting:
 
     plate: Plate
     box: tuple[int, int, int, int]
+
+
+def _covers(sprite: tuple[int, int, int, int], plate: tuple[int, int, int, int]) -> bool:
+    """Whether a sprite's rectangle overlaps a plate box (both x, y, w, h)."""
+    sx, sy, sw, sh = sprite
+    px, py, pw, ph = plate
+    return sx < px + pw and px < sx + sw and sy < py + ph and py < sy + sh
 
 
 @dataclass
@@ -166,10 +174,12 @@ class SceneRenderer:
         draw = ImageDraw.Draw(image)
         for p in self.people:
             self._draw_person(draw, p)
-        seen = []
+        seen: list[Sighting] = []
         for v in sorted(self.vehicles, key=lambda v: v.y):
             x = round(v.x)
             image.paste(v.sprite, (x, v.y), v.sprite)
+            # a vehicle drawn later (nearer) hides the plates it covers
+            seen = [s for s in seen if not _covers((x, v.y, *v.sprite.size), s.box)]
             px, py, pw, ph = v.plate_box
             if x + px >= 0 and x + px + pw <= self.width:
                 seen.append(Sighting(v.plate, (x + px, v.y + py, pw, ph)))

@@ -8,6 +8,7 @@ One module per concern; everything is re-exported here."""
 from __future__ import annotations
 
 from citywitness.settings.sections.alerts import AlertsSettings
+from citywitness.settings.sections.analysis import AnalysisSettings
 from citywitness.settings.sections.base import Section
 from citywitness.settings.sections.devices import (
     DeviceCommandsSettings,
@@ -34,6 +35,7 @@ from citywitness.settings.sections.storage import S3StorageSettings, StorageSett
 
 __all__ = [
     "AlertsSettings",
+    "AnalysisSettings",
     "AuthSettings",
     "DatabaseSettings",
     "DeviceCommandsSettings",

@@ -38,3 +38,18 @@ class AlertsSettings(Section):
         le=86_400,
         description="An alert a recorder has not acknowledged after this long is `expired`.",
     )
+    events_retention_hours: float = Field(
+        default=72.0,
+        ge=1,
+        le=24 * 366,
+        description=(
+            "Recorded events (`event_outbox`) older than this that every consumer of their "
+            "topic has passed are deleted by the hourly job `alerts:purge_events`."
+        ),
+    )
+    events_purge_batch: int = Field(
+        default=5000,
+        ge=100,
+        le=100_000,
+        description="Events deleted per transaction by the retention job.",
+    )

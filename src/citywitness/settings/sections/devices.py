@@ -187,6 +187,24 @@ class MqttSettings(Section):
         le=5000,
         description="Most messages the bridge stores in one transaction (acknowledged after it).",
     )
+    bridge_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description=(
+            "Batches the bridge stores at once (each on its own database connection); "
+            "acknowledgements still go out in the order the messages came."
+        ),
+    )
+    shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description=(
+            "External broker only: subscribe through the MQTT 5 shared subscription "
+            "`$share/<group>/...`, so several `serve` processes (each with its own "
+            "bridge_client_id) split the recorders' messages between them. Unset: one bridge."
+        ),
+    )
     keepalive_seconds: int = Field(
         default=30, ge=5, le=3600, description="MQTT keep-alive of the bridge's connection."
     )
