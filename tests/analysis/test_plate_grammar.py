@@ -21,7 +21,9 @@ from citywitness.analysis.plate_grammar import PlateText, normalise, parse
         ("AB123CD", "AB123CD", "AB-123-CD", "FR", "fr_siv"),
         ("AB12 CDE", "AB12CDE", "AB12 CDE", "GB", "gb"),
         ("12-ABC-3", "12ABC3", "12-ABC-3", "NL", "nl"),
-        ("B AB 1234", "BAB1234", "B-AB 1234", "DE", "de"),
+        ("B AB 1234", "BAB1234", "B AB 1234", "DE", "de"),
+        ("RD DG 11", "RDDG11", "RD DG 11", "DE", "de"),
+        ("RD-DG-11", "RDDG11", "RD-DG-11", "NL", "nl"),
         ("7ABC123", "7ABC123", "7ABC123", "US", "us"),
         ("ABC-1234", "ABC1234", "ABC-1234", "US", "us"),
     ],
@@ -37,7 +39,7 @@ def test_separators_in_the_read_pick_between_grammars() -> None:
     assert plain is not None and (plain.country, plain.display) == ("GB", "AB12 CDE")
     # the same characters are a German plate when the read groups them that way
     german = parse("AB C 12")
-    assert german is not None and (german.country, german.display) == ("DE", "AB-C 12")
+    assert german is not None and (german.country, german.display) == ("DE", "AB C 12")
 
 
 def test_look_alikes_are_fixed_in_strict_positions_only() -> None:

@@ -51,7 +51,7 @@ def test_every_synthetic_plate_is_found_read_and_classified(synthetic: list) -> 
         read = sighting.plate
         assert (read.text, read.display, read.country, read.format, sighting.colour) == (
             plate.text,
-            plate.display.replace(" ", "-", 1) if plate.style == "de" else plate.display,
+            plate.display,
             plate.country,
             plate.format,
             plate.colour,

@@ -88,6 +88,7 @@ def summary(alert: Alert, event: str) -> dict[str, Any]:
         officer_id=str(alert.officer_id) if alert.officer_id else None,
         occurred_at=alert.occurred_at.isoformat(),
         last_occurred_at=alert.last_occurred_at.isoformat(),
+        evidence_ids=[str(e) for e in alert.evidence_ids or ()],
     )
     return {"type": "alert", "event": event, "alert": body}
 

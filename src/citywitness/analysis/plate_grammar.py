@@ -81,7 +81,7 @@ def _de_shapes() -> tuple[str, ...]:
     letters = ("X", "XX")
     numbers = ("D", "DD", "DDD", "DDDD")
     return tuple(
-        f"{c}-{le} {n}"
+        f"{c} {le} {n}"
         for c, le, n in itertools.product(cities, letters, numbers)
         if len(c) + len(le) + len(n) <= 8
     )
@@ -145,12 +145,28 @@ def _display(text: str, shape: str) -> str:
     return "".join(next(chars) if c in CLASSES else c for c in shape)
 
 
-def _raw_groups(raw: str) -> list[int]:
-    return [len(part) for part in SEPARATORS.split(raw.strip().upper()) if part]
+def _kind(separator: str) -> str:
+    if "-" in separator:
+        return "-"
+    return "·" if any(c in separator for c in "·•.") else " "
 
 
-def _shape_groups(shape: str) -> list[int]:
-    return [len(part) for part in re.split(r"[-· ]", shape) if part]
+def _layout(text: str, separators: re.Pattern[str]) -> tuple[list[int], list[str]]:
+    """Group lengths and separator kinds (hyphen, dot, space) of a read or a shape."""
+    text = text.strip()
+    groups = [len(part) for part in separators.split(text) if part]
+    return groups, [_kind(found) for found in separators.findall(text)]
+
+
+_SHAPE_SEPARATORS = re.compile(r"[-· ]")
+
+
+def _agreement(raw: tuple[list[int], list[str]], shape: str) -> int:
+    """0: the read's groups and separators are the shape's; 1: its groups only; 2: neither."""
+    groups, kinds = _layout(shape, _SHAPE_SEPARATORS)
+    if groups != raw[0]:
+        return 2
+    return 0 if kinds == raw[1] else 1
 
 
 def parse(
@@ -158,13 +174,14 @@ def parse(
 ) -> PlateText | None:
     """The best grammar fit of an OCR read, or None when it is not a plate.
 
-    Among fits with the fewest coercions, a shape whose groups match the separators in the
-    read wins (``AB-123-CD`` is French, not Dutch); then grammar order.
+    Among fits with the fewest coercions, a shape whose groups and separators match the
+    read's wins (``AB-123-CD`` is French, not Dutch; ``RD DG 11`` German, ``RD-DG-11``
+    Dutch), then one whose groups match; then grammar order.
     """
     text = normalise(raw)
     if not 4 <= len(text) <= 9:
         return None
-    groups = _raw_groups(raw)
+    layout = _layout(raw.upper(), SEPARATORS)
     best: tuple[tuple[int, int, int], PlateText] | None = None
     for rank, grammar in enumerate(grammars(countries)):
         for shape in grammar.shapes:
@@ -172,7 +189,7 @@ def parse(
             if fit is None or fit[1] > (0 if grammar.strict else max_coercions):
                 continue
             fixed, fixes = fit
-            key = (fixes, 0 if _shape_groups(shape) == groups else 1, rank)
+            key = (fixes, _agreement(layout, shape), rank)
             if best is None or key < best[0]:
                 display = _display(fixed, shape)
                 best = (key, PlateText(fixed, display, grammar.country, grammar.format, fixes))

@@ -5,7 +5,7 @@ parameter, or the session cookie with the platform's own `Origin`.  Needs alerts
 connect: `{"type": "hello", "open": [<summaries of open alerts in scope>]}`; then one
 message per change, `{"type": "alert", "event": "raised" | "repeated" | "acknowledge" |
 ..., "alert": {id, kind, severity, state, title, department_id, recorder_id, officer_id,
-lat, lon, occurred_at, last_occurred_at, occurrences, snapshot_sha256}}`.
+lat, lon, occurred_at, last_occurred_at, occurrences, evidence_ids, snapshot_sha256}}`.
 """
 
 from __future__ import annotations
