@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from citywitness.access.levels import Role
 from citywitness.alerts.kinds import Action
 from citywitness.alerts.models import Alert
 from citywitness.alerts.service import NewAlert, raise_alert, transition
+from citywitness.analysis.batch import store_snapshot
 from citywitness.audit.models import AuditEvent
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
 from tests.devices.helpers import make_recorder
+from tests.evidence.core.helpers import shared_store
 from tests.factories import PUBLIC_SECURITY, TRAFFIC_POLICE, make_actor
 
 
@@ -131,3 +133,31 @@ async def test_outside_scope_is_404_and_fork_only_platform_wide(
     admin = await make_actor(db, roles={PUBLIC_SECURITY: [Role.PLATFORM_ADMIN]})
     answer = await client.get(f"/api/v1/alerts/{fork.id}", headers=admin.headers)
     assert (answer.status_code, answer.json()["kind"]) == (200, "ledger_fork")
+
+
+async def test_snapshot_is_served_scoped_and_audited(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    alert = await make_alert(db)
+    reader = await make_actor(db, roles={PUBLIC_SECURITY: [Role.OPERATOR]})
+    path = f"/api/v1/alerts/{alert.id}/snapshot"
+    none = await client.get(path, headers=reader.headers)
+    assert (none.status_code, none.json()["error"]) == (404, "alerts.snapshot_not_found")
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256))
+    sha = await store_snapshot(shared_store(db), jpeg)
+    async with db.transaction() as session:
+        await session.execute(update(Alert).where(Alert.id == alert.id).values(snapshot_sha256=sha))
+    served = await client.get(path, headers=reader.headers)
+    assert (served.status_code, served.headers["content-type"]) == (200, "image/jpeg")
+    assert served.content == jpeg
+    other = await make_actor(db, roles={TRAFFIC_POLICE: [Role.OPERATOR]})
+    assert (await client.get(path, headers=other.headers)).status_code == 404
+    async with db.transaction() as session:
+        reads = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "alerts.snapshot_read", AuditEvent.object_id == str(alert.id)
+            )
+        )
+    assert reads == 1

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import update
+
 from citywitness.access.permissions import Permission
-from citywitness.alerts.models import Webhook
+from citywitness.alerts.models import Alert, Webhook
+from citywitness.analysis.batch import store_snapshot
 from citywitness.kit.db import Database
 from tests.alerts.test_api import make_alert
 from tests.authz.matrix import HOME, Actor, Case, Prepared, department_case, object_case
+from tests.evidence.core.helpers import shared_store
 
 P = Permission
 
@@ -21,6 +25,14 @@ P = Permission
 async def home_alert(db: Database, _caller: Actor | None) -> Prepared:
     alert = await make_alert(db, HOME)
     return Prepared(path={"alert_id": str(alert.id)}, json={"action": "acknowledge"})
+
+
+async def home_alert_with_snapshot(db: Database, _caller: Actor | None) -> Prepared:
+    alert = await make_alert(db, HOME)
+    sha = await store_snapshot(shared_store(db), b"\xff\xd8\xff\xe0 not really a jpeg")
+    async with db.transaction() as session:
+        await session.execute(update(Alert).where(Alert.id == alert.id).values(snapshot_sha256=sha))
+    return Prepared(path={"alert_id": str(alert.id)})
 
 
 async def new_webhook(_db: Database, _caller: Actor | None) -> Prepared:
@@ -54,6 +66,13 @@ CASES: list[Case] = [
     ),
     object_case("GET", "/api/v1/alerts/{alert_id}", P.ALERTS_READ, home_alert, without=404),
     object_case("POST", "/api/v1/alerts/{alert_id}/transitions", P.ALERTS_ACT, home_alert),
+    object_case(
+        "GET",
+        "/api/v1/alerts/{alert_id}/snapshot",
+        P.ALERTS_READ,
+        home_alert_with_snapshot,
+        without=404,
+    ),
     department_case(
         "GET",
         "/api/v1/alert-webhooks",

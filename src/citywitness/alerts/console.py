@@ -26,7 +26,7 @@ from citywitness.access.service import (
 )
 from citywitness.agencies.errors import UnknownDepartment
 from citywitness.agencies.models import Department
-from citywitness.alerts.errors import TransitionNotAllowed
+from citywitness.alerts.errors import SnapshotNotFound, TransitionNotAllowed
 from citywitness.alerts.kinds import Action, AlertState, Severity
 from citywitness.alerts.models import Alert, AlertDelivery, AlertEvent, Webhook
 from citywitness.alerts.schemas import WebhookCreate, WebhookUpdate
@@ -148,6 +148,23 @@ async def get_alert(
         "alerts.read", object_type=ALERT, object_id=alert.id, department_id=alert.department_id
     )
     return await view(session, alert)
+
+
+async def snapshot_of(
+    session: AsyncSession, principal: Principal, auditor: Auditor, alert_id: uuid.UUID
+) -> str:
+    """The SHA-256 of the alert's snapshot (the frame a finding was seen in), audited."""
+    alert = await visible_alert(session, principal, alert_id)
+    if alert.snapshot_sha256 is None:
+        raise SnapshotNotFound(fields={"alert_id": str(alert_id)})
+    await auditor.record(
+        "alerts.snapshot_read",
+        object_type=ALERT,
+        object_id=alert.id,
+        department_id=alert.department_id,
+        details={"snapshot_sha256": alert.snapshot_sha256},
+    )
+    return alert.snapshot_sha256
 
 
 async def view(session: AsyncSession, alert: Alert) -> AlertView:

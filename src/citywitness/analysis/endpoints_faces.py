@@ -275,7 +275,7 @@ def _policy_out(policy: service.Policy) -> PolicyOut:
     summary="Whether the department matches faces against its watch list.",
     description="Needs watchlists:read in the department. Default: off.",
     response_model=PolicyOut,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def get_policy(
     department_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, auditor: AuditorDep
@@ -288,7 +288,7 @@ async def get_policy(
     summary="Switch face matching on or off for a department.",
     description="Needs watchlists:manage as a department admin (or platform admin) there.",
     response_model=PolicyOut,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def put_policy(
     department_id: uuid.UUID,

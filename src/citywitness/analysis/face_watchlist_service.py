@@ -22,6 +22,7 @@ from citywitness.access.levels import Role
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import ensure_permitted, ensure_visible, require, visible_filter
+from citywitness.analysis.departments import ensure_known
 from citywitness.analysis.face_watchlist import enrol_photo
 from citywitness.analysis.face_watchlist_models import (
     FaceMatchingPolicy,
@@ -88,6 +89,7 @@ async def create_person(
     expires_at: datetime,
 ) -> FaceWatchPerson:
     _permit(principal, Permission.WATCHLISTS_MANAGE, department_id)
+    await ensure_known(session, department_id, in_path=False)
     _check_expiry(expires_at)
     person = FaceWatchPerson(
         id=uuid.uuid4(),
@@ -306,6 +308,7 @@ async def get_policy(
     session: AsyncSession, principal: Principal, auditor: Auditor, department_id: uuid.UUID
 ) -> Policy:
     _permit(principal, Permission.WATCHLISTS_READ, department_id)
+    await ensure_known(session, department_id, in_path=True)
     row = await session.get(FaceMatchingPolicy, department_id)
     await auditor.record(
         "watchlists.faces.policy_read",
@@ -338,6 +341,7 @@ async def set_policy(
     """Switch face matching on or off for a department (a department admin's decision)."""
     _permit(principal, Permission.WATCHLISTS_MANAGE, department_id)
     _ensure_department_admin(principal, department_id)
+    await ensure_known(session, department_id, in_path=True)
     row = await session.get(FaceMatchingPolicy, department_id, with_for_update=True)
     now = utcnow()
     if row is None:

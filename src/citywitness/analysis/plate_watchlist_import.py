@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.access.principal import Principal
+from citywitness.analysis.departments import ensure_known
 from citywitness.analysis.plate_watchlist import CsvRow, WatchlistFileInvalid, parse_csv
 from citywitness.analysis.plate_watchlist_models import PlateList, PlateListEntry
 from citywitness.analysis.plate_watchlist_service import (
@@ -64,6 +65,7 @@ async def import_csv(
     A plate already active on its list is skipped (counted in ``duplicates_skipped``).
     """
     permit_manage(principal, department_id)
+    await ensure_known(session, department_id, in_path=False)
     rows = _rows(text)
     lists: dict[str, PlateList] = {}
     created = added = skipped = 0

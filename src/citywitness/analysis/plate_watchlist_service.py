@@ -19,6 +19,7 @@ from citywitness.access.errors import ObjectNotVisible
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import ensure_permitted, ensure_visible, require, visible_filter
+from citywitness.analysis.departments import ensure_known
 from citywitness.analysis.models import StoredFinding
 from citywitness.analysis.plate_watchlist import (
     LIST_KINDS,
@@ -110,6 +111,7 @@ async def create_list(
     description: str = "",
 ) -> PlateList:
     permit_manage(principal, department_id)
+    await ensure_known(session, department_id, in_path=False)
     if kind not in LIST_KINDS:
         raise ValidationFailed(fields={"kind": f"one of {', '.join(LIST_KINDS)}"})
     if await list_named(session, department_id, name) is not None:

@@ -119,6 +119,15 @@ class BridgeLag:
     _logged_at: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """How a batch waits on the ones before it (see `MqttBridge._consume`)."""
+
+    wait_first: asyncio.Future[None] | None  # stored before this batch may start
+    earlier: asyncio.Future[None] | None  # stored before this batch counts as stored
+    stored: asyncio.Future[None]  # this batch and every earlier one are stored
+
+
 class MqttBridge:
     """Subscribe, store in batches, acknowledge after commit; publish commands downstream."""
 
@@ -290,17 +299,34 @@ class MqttBridge:
         return batch
 
     async def _consume(self) -> None:
-        """Up to `concurrency` batches stored at once; acknowledged in the order received."""
+        """Up to `concurrency` batches stored at once; acknowledged in the order received.
+
+        Only batches of telemetry alone overlap: positions carry their own times and are
+        deduplicated, so their commit order does not matter.  A batch holding an event or a
+        status message (a command acknowledgement, an SOS, going offline) is stored only
+        after every earlier batch, and the next batch after it, so a recorder's events keep
+        their order.
+        """
         slots = asyncio.Semaphore(self._concurrency)
         acked: asyncio.Future[None] | None = None  # the previous batch's acknowledgements
+        stored: asyncio.Future[None] | None = None  # every earlier batch is stored
+        previous_ordered = False
         while True:
             batch = await self._next_batch()
+            ordered = any(not item.topic.endswith("/telemetry") for item in batch)
             await slots.acquire()
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            task = asyncio.create_task(self._store_and_ack(batch, acked, done, slots))
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[None] = loop.create_future()
+            mine: asyncio.Future[None] = loop.create_future()
+            order = _Order(
+                wait_first=stored if (ordered or previous_ordered) else None,
+                earlier=stored,
+                stored=mine,
+            )
+            task = asyncio.create_task(self._store_and_ack(batch, acked, done, slots, order))
             self._batches.add(task)  # stop() waits for it rather than cutting it
             task.add_done_callback(self._batches.discard)
-            acked = done
+            acked, stored, previous_ordered = done, mine, ordered
 
     async def _store_and_ack(
         self,
@@ -308,10 +334,17 @@ class MqttBridge:
         before: asyncio.Future[None] | None,
         done: asyncio.Future[None],
         slots: asyncio.Semaphore,
+        order: _Order | None = None,
     ) -> None:
         self.lag.in_flight += len(batch)
         try:
+            if order is not None and order.wait_first is not None:
+                await asyncio.shield(order.wait_first)
             await self.store.store_with_retry(batch)
+            if order is not None and order.earlier is not None:
+                await asyncio.shield(order.earlier)  # "stored" means: with all before it
+            if order is not None and not order.stored.done():
+                order.stored.set_result(None)
             if before is not None:
                 await asyncio.shield(before)  # MQTT: PUBACKs in the order of the PUBLISHes
             with self._state.lock:
@@ -322,6 +355,8 @@ class MqttBridge:
             self._note_lag(batch[0].received_at)
         finally:
             self.lag.in_flight -= len(batch)
+            if order is not None and not order.stored.done():
+                order.stored.set_result(None)
             if not done.done():
                 done.set_result(None)
             slots.release()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from citywitness.alerts import console
 from citywitness.alerts.console import AlertFilters, AlertView
@@ -20,6 +20,7 @@ from citywitness.alerts.schemas import (
     TransitionIn,
 )
 from citywitness.api.deps import AuditorDep, CurrentPrincipal, DbSession
+from citywitness.evidence.runtime import ContentStoreDep
 from citywitness.kit.web import error_responses
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -73,6 +74,34 @@ async def get_alert(
     alert_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, auditor: AuditorDep
 ) -> AlertDetail:
     return detail(await console.get_alert(session, principal, auditor, alert_id))
+
+
+@router.get(
+    "/{alert_id}/snapshot",
+    summary="The alert's snapshot: the frame (JPEG) its finding was seen in.",
+    description=(
+        "Needs alerts:read in its department (404 outside scope); 404"
+        " `alerts.snapshot_not_found` when the alert has none. Audited (alerts.snapshot_read)."
+    ),
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+        **error_responses(401, 404, 422),
+    },
+)
+async def get_snapshot(
+    alert_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    auditor: AuditorDep,
+    store: ContentStoreDep,
+) -> Response:
+    sha = await console.snapshot_of(session, principal, auditor, alert_id)
+    return Response(
+        await store.read_all(sha),
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.post(
