@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Uuid, and_, any_, cast, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -157,6 +157,43 @@ def ensure_visible(
         err = ObjectNotVisible(f"no such {object_type}")
         err.refusing(permission.value, object_type, str(object_id))
         raise err
+
+
+class InDepartment(Protocol):
+    """An object that belongs to one department (or none: platform-wide)."""
+
+    @property
+    def department_id(self) -> uuid.UUID | None: ...
+
+
+Owned = TypeVar("Owned", bound=InDepartment)
+
+
+def visible_or_404(
+    found: Owned | None,
+    principal: Principal,
+    permission: Permission,
+    *,
+    object_type: str,
+    object_id: uuid.UUID | str,
+) -> Owned:
+    """`found` when the caller may see it with `permission` in its department.
+
+    A missing object and one outside the caller's scope give the same 404, as
+    `ensure_visible` does: the answer never tells which.
+    """
+    if found is None:
+        err = ObjectNotVisible(f"no such {object_type}")
+        err.refusing(permission.value, object_type, str(object_id))
+        raise err
+    ensure_visible(
+        principal,
+        permission,
+        department_id=found.department_id,
+        object_type=object_type,
+        object_id=object_id,
+    )
+    return found
 
 
 def ensure_permitted(

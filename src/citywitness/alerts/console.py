@@ -14,15 +14,14 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citywitness.access.errors import ObjectNotVisible
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.service import (
     ensure_permitted,
-    ensure_visible,
     require,
     require_global,
     visible_filter,
+    visible_or_404,
 )
 from citywitness.agencies.errors import UnknownDepartment
 from citywitness.agencies.models import Department
@@ -119,18 +118,9 @@ async def visible_alert(
     if for_update:
         query = query.with_for_update()
     alert = (await session.execute(query)).scalar_one_or_none()
-    if alert is None:
-        err = ObjectNotVisible(f"no such {ALERT}")
-        err.refusing(Permission.ALERTS_READ.value, ALERT, str(alert_id))
-        raise err
-    ensure_visible(
-        principal,
-        Permission.ALERTS_READ,
-        department_id=alert.department_id,
-        object_type=ALERT,
-        object_id=alert.id,
+    return visible_or_404(
+        alert, principal, Permission.ALERTS_READ, object_type=ALERT, object_id=alert_id
     )
-    return alert
 
 
 @dataclass(frozen=True)
@@ -282,11 +272,13 @@ async def update_webhook(
     webhook_id: uuid.UUID,
     body: WebhookUpdate,
 ) -> Webhook:
-    hook = await session.get(Webhook, webhook_id, with_for_update=True)
-    if hook is None or not principal.has_in(Permission.ALERTS_MANAGE, hook.department_id):
-        err = ObjectNotVisible(f"no such {WEBHOOK}")
-        err.refusing(Permission.ALERTS_MANAGE.value, WEBHOOK, str(webhook_id))
-        raise err
+    hook = visible_or_404(
+        await session.get(Webhook, webhook_id, with_for_update=True),
+        principal,
+        Permission.ALERTS_MANAGE,
+        object_type=WEBHOOK,
+        object_id=webhook_id,
+    )
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     for name, value in changes.items():
         setattr(hook, name, str(value) if name in ("url", "min_severity") else value)

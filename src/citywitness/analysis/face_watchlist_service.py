@@ -21,7 +21,12 @@ from citywitness.access.errors import ActionForbidden, ObjectNotVisible
 from citywitness.access.levels import Role
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
-from citywitness.access.service import ensure_permitted, ensure_visible, require, visible_filter
+from citywitness.access.service import (
+    ensure_permitted,
+    require,
+    visible_filter,
+    visible_or_404,
+)
 from citywitness.analysis.departments import ensure_known
 from citywitness.analysis.face_watchlist import enrol_photo
 from citywitness.analysis.face_watchlist_models import (
@@ -118,18 +123,9 @@ async def _visible_person(
     person = (
         await session.execute(query.with_for_update() if lock else query)
     ).scalar_one_or_none()
-    if person is None:
-        err = ObjectNotVisible(f"no such {PERSON}")
-        err.refusing(Permission.WATCHLISTS_READ.value, PERSON, str(person_id))
-        raise err
-    ensure_visible(
-        principal,
-        Permission.WATCHLISTS_READ,
-        department_id=person.department_id,
-        object_type=PERSON,
-        object_id=person.id,
+    return visible_or_404(
+        person, principal, Permission.WATCHLISTS_READ, object_type=PERSON, object_id=person_id
     )
-    return person
 
 
 async def _managed_person(

@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.access.errors import ObjectNotVisible
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
-from citywitness.access.service import ensure_permitted, ensure_visible, require, visible_filter
+from citywitness.access.service import (
+    ensure_permitted,
+    require,
+    visible_filter,
+    visible_or_404,
+)
 from citywitness.analysis.departments import ensure_known
 from citywitness.analysis.models import StoredFinding
 from citywitness.analysis.plate_watchlist import (
@@ -139,19 +144,13 @@ async def create_list(
 async def _visible_list(
     session: AsyncSession, principal: Principal, list_id: uuid.UUID
 ) -> PlateList:
-    plate_list = await session.get(PlateList, list_id)
-    if plate_list is None:
-        err = ObjectNotVisible(f"no such {LIST}")
-        err.refusing(Permission.WATCHLISTS_READ.value, LIST, str(list_id))
-        raise err
-    ensure_visible(
+    return visible_or_404(
+        await session.get(PlateList, list_id),
         principal,
         Permission.WATCHLISTS_READ,
-        department_id=plate_list.department_id,
         object_type=LIST,
-        object_id=plate_list.id,
+        object_id=list_id,
     )
-    return plate_list
 
 
 async def _managed_list(

@@ -10,10 +10,14 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citywitness.access.errors import ObjectNotVisible
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
-from citywitness.access.service import ensure_permitted, ensure_visible, require, visible_filter
+from citywitness.access.service import (
+    ensure_permitted,
+    require,
+    visible_filter,
+    visible_or_404,
+)
 from citywitness.audit.service import Auditor
 from citywitness.devices.models import Recorder
 from citywitness.geo.errors import InvalidGeofence
@@ -93,18 +97,9 @@ async def visible_geofence(
     if for_update:
         query = query.with_for_update()
     zone = (await session.execute(query)).scalar_one_or_none()
-    if zone is None:
-        err = ObjectNotVisible(f"no such {GEOFENCE}")
-        err.refusing(Permission.ALERTS_READ.value, GEOFENCE, str(zone_id))
-        raise err
-    ensure_visible(
-        principal,
-        Permission.ALERTS_READ,
-        department_id=zone.department_id,
-        object_type=GEOFENCE,
-        object_id=zone.id,
+    return visible_or_404(
+        zone, principal, Permission.ALERTS_READ, object_type=GEOFENCE, object_id=zone_id
     )
-    return zone
 
 
 async def get_geofence(
