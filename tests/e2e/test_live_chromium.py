@@ -25,8 +25,7 @@ from playwright.async_api import async_playwright
 from citywitness.simulator.fleet import Fleet, FleetOptions
 from citywitness.simulator.provision import SCOPES
 from citywitness.simulator.recorder import Behaviour
-from tests.simulator.conftest import PASSWORD, LivePlatform, _stop
-from tests.test_serve_process import free_port
+from tests.simulator.conftest import LivePlatform, new_platform, serving
 
 pytestmark = pytest.mark.slow
 
@@ -37,46 +36,9 @@ WIDTH, HEIGHT = 640, 360
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LivePlatform, str]]:
     root = tmp_path_factory.mktemp("chromium-live")
-    logs = root / "logs"
-    logs.mkdir()
-    served = LivePlatform(
-        data_dir=root / "data", port=free_port(), logs=logs, mqtt_port=free_port()
-    )
-    running = served.start("serve", 1)
-    try:
-        created = served.cli(
-            "users", "create", "--username", "wall-admin", "--display-name", "Video wall admin",
-            "--department", "public-security", "--role", "platform_admin", "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
-        yield served, _token(served.url)
-    finally:
-        _stop(served, running)
-
-
-def _token(url: str) -> str:
-    login = httpx.post(
-        f"{url}/api/v1/auth/login",
-        json={"username": "wall-admin", "password": PASSWORD},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    issued = httpx.post(
-        f"{url}/api/v1/auth/tokens",
-        headers={
-            "Cookie": f"cw_session={login.cookies['cw_session']}",
-            "X-CSRF-Token": login.json()["csrf_token"],
-        },
-        json={
-            "name": "chromium live test",
-            "scopes": [*SCOPES, "media:live", "audit:read"],
-            "expires_in_days": 1,
-        },
-        timeout=30,
-    )
-    assert issued.status_code == 201, issued.text
-    return str(issued.json()["secret"])
+    scopes = [*SCOPES, "media:live", "audit:read"]
+    with serving(new_platform(root, LivePlatform), "wall-admin", scopes) as served:
+        yield served.platform, served.token
 
 
 async def _wait_for_segments(api: httpx.AsyncClient, fleet: Fleet, count: int) -> str:

@@ -33,8 +33,7 @@ from citywitness.simulator.fleet import Fleet, FleetOptions
 from citywitness.simulator.provision import SCOPES, serial_for
 from citywitness.simulator.recorder import Behaviour
 from citywitness.simulator.scene import SceneRenderer
-from tests.simulator.conftest import PASSWORD, LivePlatform, _stop
-from tests.test_serve_process import free_port
+from tests.simulator.conftest import LivePlatform, new_platform, serving
 
 pytestmark = pytest.mark.slow
 
@@ -66,42 +65,9 @@ class PlatesPlatform(LivePlatform):
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PlatesPlatform, str]]:
     root = tmp_path_factory.mktemp("plates-e2e")
-    logs = root / "logs"
-    logs.mkdir()
-    served = PlatesPlatform(
-        data_dir=root / "data", port=free_port(), logs=logs, mqtt_port=free_port()
-    )
-    running = served.start("serve", 1)
-    try:
-        created = served.cli(
-            "users", "create", "--username", "plates-admin", "--display-name", "Plates admin",
-            "--department", DEPARTMENT, "--role", "platform_admin", "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
-        yield served, _token(served.url)
-    finally:
-        _stop(served, running)
-
-
-def _token(url: str) -> str:
-    login = httpx.post(
-        f"{url}/api/v1/auth/login",
-        json={"username": "plates-admin", "password": PASSWORD},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    issued = httpx.post(
-        f"{url}/api/v1/auth/tokens",
-        headers={
-            "Cookie": f"cw_session={login.cookies['cw_session']}",
-            "X-CSRF-Token": login.json()["csrf_token"],
-        },
-        json={"name": "plates e2e", "scopes": SCOPES_NEEDED, "expires_in_days": 1},
-        timeout=30,
-    )
-    assert issued.status_code == 201, issued.text
-    return str(issued.json()["secret"])
+    served = new_platform(root, PlatesPlatform)
+    with serving(served, "plates-admin", SCOPES_NEEDED) as running:
+        yield served, running.token
 
 
 def plates_in_view(seed: int, count: int, *, limit_s: float = 60) -> list[tuple[str, float]]:

@@ -3,11 +3,13 @@ simulator drives over HTTP and MQTT, with a platform administrator's API token."
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psutil
@@ -49,7 +51,8 @@ class Served:
         )
 
 
-def admin_token(url: str, username: str, password: str) -> str:
+def admin_token(url: str, username: str, password: str, scopes: Sequence[str] | None = None) -> str:
+    """An API token of `username` (default scopes: the simulator's and devices:track)."""
     login = httpx.post(
         f"{url}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30
     )
@@ -58,36 +61,53 @@ def admin_token(url: str, username: str, password: str) -> str:
         "Cookie": f"cw_session={login.cookies['cw_session']}",
         "X-CSRF-Token": login.json()["csrf_token"],
     }
-    scopes = [*SCOPES, "devices:track"]
     issued = httpx.post(
         f"{url}/api/v1/auth/tokens",
         headers=session,
-        json={"name": "simulator test", "scopes": scopes, "expires_in_days": 1},
+        json={
+            "name": "simulator test",
+            "scopes": list(scopes) if scopes is not None else [*SCOPES, "devices:track"],
+            "expires_in_days": 1,
+        },
         timeout=30,
     )
     assert issued.status_code == 201, issued.text
     return str(issued.json()["secret"])
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("sim-platform")
+P = TypeVar("P", bound=LivePlatform)
+
+
+def new_platform(root: Path, kind: type[P]) -> P:
+    """A platform under `root` on free HTTP and MQTT ports (not started)."""
     logs = root / "logs"
     logs.mkdir()
-    platform = LivePlatform(
-        data_dir=root / "data", port=free_port(), logs=logs, mqtt_port=free_port()
-    )
+    return kind(data_dir=root / "data", port=free_port(), logs=logs, mqtt_port=free_port())
+
+
+@contextlib.contextmanager
+def serving(
+    platform: LivePlatform, username: str, scopes: Sequence[str] | None = None
+) -> Iterator[Served]:
+    """`serve` running with a platform administrator `username` and their API token."""
     running = platform.start("serve", 1)
     try:
         created = platform.cli(
-            "users", "create", "--username", "sim-admin", "--display-name", "Simulator admin",
+            "users", "create", "--username", username, "--display-name", username,
             "--department", "public-security", "--role", "platform_admin", "--password-stdin",
             stdin=PASSWORD + "\n",
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
-        yield Served(platform, running, admin_token(platform.url, "sim-admin", PASSWORD))
+        yield Served(platform, running, admin_token(platform.url, username, PASSWORD, scopes))
     finally:
         _stop(platform, running)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("sim-platform")
+    with serving(new_platform(root, LivePlatform), "sim-admin") as found:
+        yield found
 
 
 def _stop(platform: LivePlatform, running: Running) -> None:
