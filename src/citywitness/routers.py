@@ -13,6 +13,7 @@ from citywitness.analysis.endpoints_plates import router as plate_watchlist_rout
 from citywitness.analysis.endpoints_redaction import router as redaction_router
 from citywitness.analysis.endpoints_speech import router as transcript_router
 from citywitness.audit.endpoints import router as audit_router
+from citywitness.console.endpoints import router as console_router
 from citywitness.devices.endpoints import ROUTERS as DEVICES_ROUTERS
 from citywitness.evidence.endpoints import router as evidence_router
 from citywitness.evidence.endpoints_exports import router as exports_router
@@ -44,3 +45,4 @@ ROUTERS += [plate_watchlist_router]
 ROUTERS += [transcript_router]
 ROUTERS += [analysis_router]
 ROUTERS += [redaction_router]
+ROUTERS += [console_router]

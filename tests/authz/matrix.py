@@ -74,6 +74,8 @@ class Case:
     expect: dict[Caller, int]
     prepare: Prepare = nothing
     note: str = ""
+    # A 404 that means "nothing there", not "not yours": no denial is audited for it.
+    absent_is_not_denial: bool = False
 
     @property
     def id(self) -> str:
@@ -159,7 +161,13 @@ def department_case(
 
 
 def any_user_case(
-    method: str, route: str, prepare: Prepare = nothing, *, success: int = 200, note: str = ""
+    method: str,
+    route: str,
+    prepare: Prepare = nothing,
+    *,
+    success: int = 200,
+    note: str = "",
+    absent_is_not_denial: bool = False,
 ) -> Case:
     """An endpoint any authenticated user may call, about themselves."""
     expect = {
@@ -167,7 +175,7 @@ def any_user_case(
         Caller.OTHER_DEPARTMENT: success,
         Caller.WITH_PERMISSION: success,
     }
-    return Case(method, route, None, expect, prepare, note)
+    return Case(method, route, None, expect, prepare, note, absent_is_not_denial)
 
 
 def public_case(

@@ -40,6 +40,7 @@ DEMO_ADMIN = "admin"
 HOME_DEPARTMENT = agencies.DEMO_DEPARTMENT
 FLEET_SCOPES = SCOPES  # what `simulate` needs to register, enroll and bind recorders
 FLEET_STOP_SECONDS = 20.0
+CITY_GEOJSON = "city.geojson"  # the simulated city, written by the fleet: the demo's base map
 
 stdout = Console(highlight=False, soft_wrap=True)
 
@@ -104,8 +105,13 @@ async def fleet_token(url: str) -> str | None:
         await db.dispose()
 
 
-def start_fleet(
-    settings: Settings, config: Path | None, token: str, devices: int, video: int
+def start_fleet(  # noqa: PLR0917 - the demo's choices
+    settings: Settings,
+    config: Path | None,
+    token: str,
+    devices: int,
+    video: int,
+    city_geojson: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """`citywitness simulate` in a child process, until the demo stops; logs in the data dir."""
     command = [sys.executable, "-m", "citywitness"]
@@ -124,6 +130,8 @@ def start_fleet(
     ]  # fmt: skip
     if not settings.mqtt.enabled:
         command += ["--https-share", "1"]
+    if city_geojson is not None:
+        command += ["--city-geojson", str(city_geojson)]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log: IO[bytes] = (settings.data_dir / "simulator.log").open("ab")
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log)  # noqa: S603 - our own CLI
@@ -148,10 +156,22 @@ def stop_fleet(child: subprocess.Popen[bytes]) -> None:
             child.wait()
 
 
+def with_city_basemap(settings: Settings, *, fleet: bool) -> Settings:
+    """With a simulated fleet and no map of its own, the console draws the simulated city."""
+    console = settings.console
+    if not fleet or console.basemap_geojson is not None or console.tile_url is not None:
+        return settings
+    city = settings.data_dir / CITY_GEOJSON
+    return settings.model_copy(
+        update={"console": console.model_copy(update={"basemap_geojson": city})}
+    )
+
+
 def print_banner(settings: Settings, password: str | None) -> None:
     url = settings.server.public_url
     stdout.print()
     stdout.print(f"[bold]CityWitness[/bold] is starting at [bold cyan]{url}[/bold cyan]")
+    stdout.print(f"  open the command-centre console in a browser: [bold cyan]{url}/[/bold cyan]")
     if password is not None:
         stdout.print(
             f"  sign in as [bold]{DEMO_ADMIN}[/bold] with the one-time password "
@@ -179,7 +199,7 @@ def demo(
     """Run the platform on embedded defaults with a demo administrator (`make demo`)."""
     from citywitness.server import run_server  # noqa: PLC0415
 
-    settings = settings_from(ctx)
+    settings = with_city_basemap(settings_from(ctx), fleet=fleet)
     configure_logging(settings.logging.level, settings.logging.json_output)
     with database_url(settings) as url:
         password = asyncio.run(bootstrap_demo(url, settings.auth.password_min_length))
@@ -187,7 +207,14 @@ def demo(
         child = None
         token = asyncio.run(fleet_token(url)) if fleet else None
         if token is not None:
-            child = start_fleet(settings, ctx.find_root().obj, token, fleet_devices, fleet_video)
+            child = start_fleet(
+                settings,
+                ctx.find_root().obj,
+                token,
+                fleet_devices,
+                fleet_video,
+                city_geojson=settings.console.basemap_geojson,
+            )
             stdout.print(
                 f"  simulated fleet: {fleet_devices} recorders, {min(fleet_video, fleet_devices)} "
                 f"streaming video (log: {settings.data_dir / 'simulator.log'}; --no-fleet: off)"

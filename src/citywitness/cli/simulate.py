@@ -134,6 +134,10 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
     truth_dir: Annotated[
         Path | None, typer.Option(help="Write each video segment's ground truth here (JSON lines).")
     ] = None,
+    city_geojson: Annotated[
+        Path | None,
+        typer.Option(help="Write the simulated city's streets here (GeoJSON) once it is set up."),
+    ] = None,
     summary_json: Annotated[
         Path | None, typer.Option("--json", help="Write the full summary (per recorder) here.")
     ] = None,
@@ -183,6 +187,7 @@ def simulate(  # noqa: PLR0917 - Typer options, passed by name
         drain_timeout_s=drain_timeout,
         video_session_s=video_session,
         console=console,
+        city_geojson=city_geojson,
     )
     secret = _token(token_stdin, token)
     err.print(f"simulating {devices} recorders ({options.video} with video) against {base}, {mqtt}")

@@ -28,6 +28,7 @@ from citywitness.settings.sections import (
     AlertsSettings,
     AnalysisSettings,
     AuthSettings,
+    ConsoleSettings,
     DatabaseSettings,
     DevicesSettings,
     EvidenceSettings,
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     )
     analysis: AnalysisSettings = Field(
         default_factory=AnalysisSettings, description="AI analysis: devices, analyzers, runs."
+    )
+    console: ConsoleSettings = Field(
+        default_factory=ConsoleSettings, description="The command-centre web console."
     )
 
     @classmethod

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from citywitness.simulator.city import City, city_for
+from citywitness.simulator.city import City, city_for, geojson_bytes
 from citywitness.simulator.console import AlertConsole, SosDelivery
 from citywitness.simulator.movement import Mover
 from citywitness.simulator.provision import Credential, Provisioner
@@ -50,6 +50,15 @@ class FleetOptions:
     video_pause_s: float = 30.0  # between two live sessions
     track_send_times: bool = False  # keep each message's send time (for bench/bench_fleet.py)
     console: bool = False  # open a console WebSocket (token with alerts:read): SOS latency
+    city_geojson: Path | None = None  # write the city's streets here (the console's base map)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def mqtt_address(options: FleetOptions) -> tuple[str, int]:
@@ -97,6 +106,8 @@ class Fleet:
         provisioner = Provisioner(self.admin, self.http, seed=o.seed)
         departments = await provisioner.departments(o.departments or None)
         self.city = city_for(o.seed, [code for code, _ in departments], o.center)
+        if o.city_geojson is not None:
+            write_atomically(o.city_geojson, geojson_bytes(self.city))
         credentials = await provisioner.provision(o.devices, departments)
         address = mqtt_address(o)
         for cred in credentials:

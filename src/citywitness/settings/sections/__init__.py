@@ -10,6 +10,7 @@ from __future__ import annotations
 from citywitness.settings.sections.alerts import AlertsSettings
 from citywitness.settings.sections.analysis import AnalysisSettings
 from citywitness.settings.sections.base import Section
+from citywitness.settings.sections.console import ConsoleSettings
 from citywitness.settings.sections.devices import (
     DeviceCommandsSettings,
     DevicesSettings,
@@ -37,6 +38,7 @@ __all__ = [
     "AlertsSettings",
     "AnalysisSettings",
     "AuthSettings",
+    "ConsoleSettings",
     "DatabaseSettings",
     "DeviceCommandsSettings",
     "DevicesSettings",

@@ -1,0 +1,1 @@
+"""The command-centre web console: its map configuration API and the built app's files."""
