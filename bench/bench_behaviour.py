@@ -4,9 +4,10 @@ A clip of real people (photos from the face_recognition sdist in .cache/testdata
 and running over a generated background is written at 640x360 and 1280x720 (H.264, 10 fps).
 For each size the baseline, measured in the same run, is decoding and sampling the same
 frames (``MediaSource.frames`` at 4 fps, the analyzer's default); then YOLOv8n person
-detection on those frames; then the whole ``behaviour`` analyzer (detection, tracking, the
-cues and camera-motion estimate; audio off). Prints frames per second and the ratio to the
-decode-only baseline.
+detection on those frames; then YOLO11n-pose on the same frames (when the pose model was
+exported at install); then the whole ``behaviour`` analyzer (detection, pose, tracking, the
+cues and camera-motion estimate; audio off), and the analyzer with ``pose`` off. Prints
+frames per second and the ratio to the decode-only baseline.
 
     .venv/bin/python bench/bench_behaviour.py [--seconds 10]
 """
@@ -26,6 +27,7 @@ from tests.analysis import behaviour_media as media
 from citywitness.analysis.behaviour import BehaviourAnalyzer, BehaviourConfig
 from citywitness.analysis.media_source import MediaSource
 from citywitness.analysis.person_detect import PersonDetector
+from citywitness.analysis.pose_detect import PoseDetector, available
 
 
 def scene(t: float) -> list[media.Sprite]:
@@ -60,6 +62,10 @@ def main() -> None:
     detector = PersonDetector()
     config = BehaviourConfig.model_validate({"audio": {"enabled": False}, "max_side": 1280})
     analyzer = BehaviourAnalyzer(config)
+    boxes_only = BehaviourAnalyzer(config.model_copy(update={"pose": False}))
+    poser = PoseDetector() if available() else None
+    if poser is None:
+        print("pose model not exported (requirements/export_pose.sh): pose rows skipped")
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in ((640, 360), (1280, 720)):
             path = clip(Path(tmp), width, height, args.seconds)
@@ -72,9 +78,17 @@ def main() -> None:
             start = time.perf_counter()
             persons = sum(len(detector.detect(image)) for image in images)
             timed("person detection", len(images), start, base)
+            if poser is not None:
+                poser.detect(images[0])
+                start = time.perf_counter()
+                poses = sum(len(poser.detect(image)) for image in images)
+                timed(f"pose ({poses} poses)", len(images), start, base)
             start = time.perf_counter()
             findings = list(analyzer.analyze(source))
             timed("behaviour analyzer", len(images), start, base)
+            start = time.perf_counter()
+            list(boxes_only.analyze(source))
+            timed("  the same, pose off", len(images), start, base)
             cues = sorted({f.label for f in findings if f.label.startswith("cue.")})
             print(f"  {len(images)} frames, {persons} person boxes, cues: {cues}")
 

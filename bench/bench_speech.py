@@ -10,14 +10,21 @@ Sets:
    minute, voices en and en-us), clean and with white noise at 10 dB SNR. Their keyword
    phrases give keyword-spotting recall and false alarms.
 
+3. Mandarin (``--zh``, on by default): 8 sentences spoken by espeak-ng from tone-numbered
+   pinyin (voice ``cmn-latn-pinyin``, 130 words a minute; its ``cmn`` voice reads most Han
+   characters letter by letter), transcribed by the multilingual Whisper base with
+   ``language: zh`` (CER) and ``auto`` (how often Mandarin is detected).
+
 Timed per file (wall clock, and the process's CPU time, which other load on the machine
 inflates less), after one warm-up: the analyzer end to end (decode + VAD + transcription
 + keyword spotting: what a job runs) and the baseline, decoding the same file to 16 kHz
 mono only. Printed: real-time factor (processing seconds / audio seconds) of both and
 their ratio, and WER per set (corpus WER: errors / reference words, after ``wer.words``
-normalisation).
+normalisation); RTF of the short clips (at most 5 s) on their own; ``--full-window`` encodes
+Whisper's whole 30 s window as before the trimmed encoder (the comparison for that fix).
 
-Usage: ``.venv/bin/python bench/bench_speech.py [--short] [--beam 5] [--no-vad]``
+Usage: ``.venv/bin/python bench/bench_speech.py [--short] [--beam 5] [--no-vad] [--no-zh]
+[--full-window]``
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citywitness.analysis import runtime, speech, wer
+from citywitness.analysis import runtime, speech, speech_models, wer
 from citywitness.analysis.media_source import AUDIO_RATE, MediaSource
 
 TWO_CITIES = (
@@ -61,6 +68,17 @@ SENTENCES = (
     "The witness says the man ran into the park after the shooting.",
 )
 SHORT_SENTENCES = 3
+SHORT_CLIP_S = 5.0
+MANDARIN = (  # (reference, what espeak-ng is given: tone-numbered pinyin)
+    ("放下武器，举起手来。", "fang4 xia4 wu3 qi4, ju3 qi3 shou3 lai2."),
+    ("救命，有人抢劫。", "jiu4 ming4, you3 ren2 qiang3 jie2."),
+    ("他有刀，大家退后。", "ta1 you3 dao1, da4 jia1 tui4 hou4."),
+    ("嫌疑人往北跑了，请求支援。", "xian2 yi2 ren2 wang3 bei3 pao3 le5, qing3 qiu2 zhi1 yuan2."),
+    ("请出示你的身份证。", "qing3 chu1 shi4 ni3 de5 shen1 fen4 zheng4."),
+    ("蓝色轿车向西开走了。", "lan2 se4 jiao4 che1 xiang4 xi1 kai1 zou3 le5."),
+    ("警察，不许动。", "jing3 cha2, bu4 xu3 dong4."),
+    ("我需要你停下来和我谈谈。", "wo3 xu1 yao4 ni3 ting2 xia4 lai2 he2 wo3 tan2 tan2."),
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class Result:
     analyse_cpu_s: float
     hypothesis: str
     keywords: list[str]
+    languages: list[str]
 
 
 def moonshine_clips() -> list[Clip]:
@@ -127,8 +146,20 @@ def measure(analyzer: speech.SpeechAnalyzer, clip: Clip) -> Result:
     analyse_s, analyse_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     text = " ".join(str(f.attributes["text"]) for f in found if f.label == "speech")
     keywords = [str(f.attributes["phrase"]) for f in found if f.label == "keyword"]
+    languages = [str(f.attributes["language"]) for f in found if f.label == "speech"]
     seconds = audio.size / AUDIO_RATE
-    return Result(clip, seconds, decode_s, analyse_s, analyse_cpu_s, text, keywords)
+    joined = "".join(text.split()) if clip.name.startswith("zh") else text
+    return Result(clip, seconds, decode_s, analyse_s, analyse_cpu_s, joined, keywords, languages)
+
+
+def mandarin_clips(folder: Path) -> list[Clip]:
+    clips = []
+    for index, (reference, pinyin) in enumerate(MANDARIN):
+        path = folder / f"zh{index}.wav"
+        voice = ["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "130", "-w", str(path), pinyin]
+        subprocess.run(voice, check=True)
+        clips.append(Clip(f"zh{index}", path, reference))
+    return clips
 
 
 def report(title: str, results: list[Result], *, verbose: bool) -> None:
@@ -136,18 +167,26 @@ def report(title: str, results: list[Result], *, verbose: bool) -> None:
     analyse = sum(r.analyse_s for r in results)
     decode = sum(r.decode_s for r in results)
     cpu = sum(r.analyse_cpu_s for r in results)
-    counts = wer.corpus((r.clip.reference, r.hypothesis) for r in results)
+    chinese = results[0].clip.name.startswith("zh")
+    score = wer.corpus_characters if chinese else wer.corpus
+    counts = score((r.clip.reference, r.hypothesis) for r in results)
     print(
         f"{title:26s} audio {seconds:5.1f} s  RTF {analyse / seconds:.3f}"
         f" (CPU time {cpu / seconds:.3f})"
         f" (decode only {decode / seconds:.4f}; ratio {analyse / max(decode, 1e-9):5.0f}x)"
-        f"  WER {counts.wer:6.2%} ({counts.errors}/{counts.reference_words}:"
+        f"  {'CER' if chinese else 'WER'} {counts.wer:6.2%}"
+        f" ({counts.errors}/{counts.reference_words}:"
         f" S{counts.substitutions} D{counts.deletions} I{counts.insertions})"
     )
     if verbose:
         for r in results:
-            one = wer.measure(r.clip.reference, r.hypothesis)
-            print(f"    {r.clip.name:10s} RTF {r.analyse_s / r.seconds:.3f} WER {one.wer:6.2%}")
+            one = (wer.measure_characters if chinese else wer.measure)(
+                r.clip.reference, r.hypothesis
+            )
+            print(
+                f"    {r.clip.name:10s} {r.seconds:4.1f} s RTF {r.analyse_s / r.seconds:.3f}"
+                f" {'CER' if chinese else 'WER'} {one.wer:6.2%} {','.join(r.languages)}"
+            )
             print(f"      heard: {r.hypothesis}")
 
 
@@ -167,20 +206,46 @@ def keyword_scores(config: speech.SpeechConfig, results: list[Result]) -> tuple[
     return expected, spotted, false
 
 
+def mandarin(args: argparse.Namespace, folder: Path) -> None:
+    """CER with language zh, and Mandarin detection with auto (multilingual base)."""
+    start = time.perf_counter()
+    speech.load_model(multilingual=True)
+    print(
+        f"multilingual whisper-base load (join and hash check) {time.perf_counter() - start:.2f} s"
+    )
+    clips = mandarin_clips(folder)
+    for language in ("zh", "auto"):
+        config = speech.SpeechConfig(language=language, beam_size=args.beam, vad=not args.no_vad)
+        analyzer = speech.SpeechAnalyzer(config)
+        measure(analyzer, clips[0])  # warm-up
+        results = [measure(analyzer, c) for c in clips]
+        report(f"Mandarin espeak, {language}", results, verbose=args.verbose)
+        if language == "auto":
+            zh = sum(1 for r in results if r.languages and set(r.languages) == {"zh"})
+            print(f"auto: Mandarin detected on {zh}/{len(results)} clips")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--short", action="store_true", help=f"{SHORT_SENTENCES} sentences")
     parser.add_argument("--beam", type=int, default=5, help="beam size")
     parser.add_argument("--no-vad", action="store_true", help="transcribe without the VAD")
+    parser.add_argument("--no-zh", action="store_true", help="skip the Mandarin set")
+    parser.add_argument(
+        "--full-window", action="store_true", help="encode whole 30 s windows (the old way)"
+    )
     parser.add_argument("--verbose", action="store_true", help="every clip's transcript")
     args = parser.parse_args()
+    if args.full_window:
+        speech_models.MIN_WINDOW_FRAMES = speech_models.FULL_WINDOW_FRAMES
     config = speech.SpeechConfig(beam_size=args.beam, vad=not args.no_vad)
     analyzer = speech.SpeechAnalyzer(config)
     where, compute_type = speech.device()
     print(
         f"model whisper-tiny.en on {where} ({compute_type}), threads"
         f" {runtime.options().threads or os.cpu_count()}, beam {config.beam_size},"
-        f" vad {config.vad}"
+        f" vad {config.vad}, encoder window"
+        f" {'30 s always' if args.full_window else 'trimmed to the content'}"
     )
     start = time.perf_counter()
     speech.load_model()
@@ -196,14 +261,23 @@ def main() -> None:
             "espeak-ng clean": [measure(analyzer, c) for c in clean],
             "espeak-ng noise 10 dB SNR": [measure(analyzer, c) for c in noisy],
         }
-    for title, results in sets.items():
-        report(title, results, verbose=args.verbose)
-    everything = [r for results in sets.values() for r in results]
-    total = sum(r.analyse_s for r in everything) / sum(r.seconds for r in everything)
-    print(f"overall RTF {total:.3f} (goal <= 0.1)")
-    for title in ("espeak-ng clean", "espeak-ng noise 10 dB SNR"):
-        expected, spotted, false = keyword_scores(config, sets[title])
-        print(f"keywords, {title}: {spotted}/{expected} spotted, {false} false alarms")
+        for title, results in sets.items():
+            report(title, results, verbose=args.verbose)
+        everything = [r for results in sets.values() for r in results]
+        total = sum(r.analyse_s for r in everything) / sum(r.seconds for r in everything)
+        short = [r for r in everything if r.seconds <= SHORT_CLIP_S]
+        short_rtf = sum(r.analyse_s for r in short) / max(sum(r.seconds for r in short), 1e-9)
+        short_cpu = sum(r.analyse_cpu_s for r in short) / max(sum(r.seconds for r in short), 1e-9)
+        print(f"overall RTF {total:.3f} (goal <= 0.1)")
+        print(
+            f"short clips (<= {SHORT_CLIP_S:.0f} s, {len(short)} clips) RTF {short_rtf:.3f}"
+            f" (CPU time {short_cpu:.3f})"
+        )
+        for title in ("espeak-ng clean", "espeak-ng noise 10 dB SNR"):
+            expected, spotted, false = keyword_scores(config, sets[title])
+            print(f"keywords, {title}: {spotted}/{expected} spotted, {false} false alarms")
+        if not args.no_zh:
+            mandarin(args, Path(tmp))
 
 
 if __name__ == "__main__":

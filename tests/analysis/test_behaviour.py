@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from citywitness.analysis import contracts
+from citywitness.analysis import contracts, pose_detect
 from citywitness.analysis.behaviour import BehaviourAnalyzer, BehaviourConfig
 from citywitness.analysis.contracts import Finding
 from citywitness.analysis.media_source import MediaSource
@@ -32,7 +32,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _run(path: Path, **overrides: object) -> list[Finding]:
-    config = BehaviourConfig.model_validate({"audio": {"enabled": False}, **overrides})
+    # boxes only: the cues' box rules (pose is tested, on the fall clip, in test_pose.py)
+    config = BehaviourConfig.model_validate(
+        {"audio": {"enabled": False}, "pose": False, **overrides}
+    )
     return list(BehaviourAnalyzer(config).analyze(MediaSource(path)))
 
 
@@ -73,6 +76,7 @@ def test_fall_raises_an_alert(clips: dict[str, Path]) -> None:
     assert cue.alert is not None
     assert (cue.alert.kind, cue.alert.severity) == ("behaviour_cue", "high")
     assert cue.confidence >= 0.6
+    assert cue.attributes["method"] == "box" and cue.model.name == "yolov8n-coco"
 
 
 def test_crowd_forming(clips: dict[str, Path]) -> None:
@@ -97,8 +101,12 @@ def test_registered_and_validated() -> None:
     assert isinstance(config, BehaviourConfig)
     assert config.crowd_min_persons == 8 and config.sample_fps == 4.0
     analyzer = contracts.build(config)
-    assert [m.name for m in analyzer.models()] == ["yolov8n-coco", "silero-vad"]
+    pose = ["yolo11n-pose"] if pose_detect.available() else []  # exported by make install
+    assert [m.name for m in analyzer.models()] == ["yolov8n-coco", *pose, "silero-vad"]
+    assert config.pose and config.fall_torso_angle == 60.0 and config.upright_torso_angle == 30.0
     with pytest.raises(ValidationError):
         contracts.parse_config({"kind": "behaviour", "crowd_min_persons": 1})
     with pytest.raises(ValidationError):
         contracts.parse_config({"kind": "behaviour", "audio": {"margin": 3}})
+    with pytest.raises(ValidationError):
+        contracts.parse_config({"kind": "behaviour", "fall_torso_angle": 200})

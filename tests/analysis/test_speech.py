@@ -143,7 +143,7 @@ def test_config_defaults() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"language": "zh"}, "no multilingual model (e.g. for Mandarin) is installed"),
+        ({"language": "fr"}, "'zh' and 'auto' (multilingual Whisper base)"),
         ({"language": "en-US"}, "language 'en-US' cannot be transcribed"),
         ({"keywords": ["help", "..."]}, "keyword '...' must have 1 to 8 words"),
         ({"keywords": ["Gun!", "gun"]}, "keywords 'Gun!' and 'gun' are the same phrase"),

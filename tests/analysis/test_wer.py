@@ -8,7 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citywitness.analysis.wer import WerCounts, align, corpus, measure, wer, words
+from citywitness.analysis.wer import (
+    WerCounts,
+    align,
+    cer,
+    characters,
+    corpus,
+    corpus_characters,
+    measure,
+    measure_characters,
+    wer,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -88,3 +99,28 @@ def test_errors_bounded_by_lengths(ref: list[str], hyp: list[str]) -> None:
     assert abs(len(ref) - len(hyp)) <= counts.errors <= max(len(ref), len(hyp))
     assert counts.reference_words - counts.deletions + counts.insertions == len(hyp)
     assert align(ref, ref).errors == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我需要你停下来 和我谈谈。", list("我需要你停下来和我谈谈")),
+        ("放下武器，举起手来！", list("放下武器举起手来")),
+        ("Unit 42, 北", ["u", "n", "i", "t", "4", "2", "北"]),
+        ("ＡＢ１", ["a", "b", "1"]),
+        ("，。 ！", []),
+    ],
+)
+def test_characters_normalise(text: str, expected: list[str]) -> None:
+    assert characters(text) == expected
+
+
+def test_character_error_rate() -> None:
+    assert cer("警察，不许动。", "警察 不许动") == 0.0
+    # 剪刹 for 警察, and the traditional 許動 for 许动: four substitutions in five characters.
+    assert measure_characters("警察，不许动。", "剪刹,不許動") == WerCounts(5, 4, 0, 0)
+    assert measure_characters("救命", "救命啊") == WerCounts(2, 0, 0, 1)
+    assert cer("救命", "") == 1.0
+    total = corpus_characters([("救命", "救命"), ("他有刀", "他有道")])
+    assert total == WerCounts(5, 1, 0, 0)
+    assert total.wer == 0.2

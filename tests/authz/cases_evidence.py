@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import secrets
 
+from sqlalchemy import select
+
 from citywitness.access.permissions import Permission
-from citywitness.evidence.models import EvidenceItem
+from citywitness.evidence.models import Category, EvidenceItem
 from citywitness.evidence.tasks import build_derivatives
 from citywitness.kit.db import Database
 from citywitness.settings import EvidenceSettings
@@ -49,6 +51,13 @@ async def with_derivatives(db: Database, _caller: Actor | None) -> Prepared:
     return Prepared(path={"evidence_id": str(item.id)}, params=REASON)
 
 
+async def a_category_policy(db: Database, _caller: Actor | None) -> Prepared:
+    async with db.transaction() as session:
+        category = await session.scalar(select(Category).where(Category.code == "non-evidentiary"))
+    assert category is not None
+    return Prepared(path={"category_id": str(category.id)}, json={"retention_days": 1})
+
+
 async def a_search(_db: Database, _caller: Actor | None) -> Prepared:
     return Prepared(params={"q": "night"})
 
@@ -56,6 +65,17 @@ async def a_search(_db: Database, _caller: Actor | None) -> Prepared:
 CASES: list[Case] = [
     department_case("GET", "/api/v1/evidence", P.EVIDENCE_READ, a_search, other=200),
     department_case("GET", "/api/v1/evidence/categories", P.EVIDENCE_READ, other=200),
+    department_case(
+        "PATCH",
+        "/api/v1/evidence/categories/{category_id}",
+        P.EVIDENCE_MANAGE,
+        a_category_policy,
+        success=403,
+        note=(
+            "categories are platform-wide: evidence:manage must be held in every department "
+            "(a platform admin; tested in tests/evidence/core/test_category_policy.py)"
+        ),
+    ),
     object_case(
         "GET",
         "/api/v1/evidence/{evidence_id}",

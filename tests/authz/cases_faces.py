@@ -107,6 +107,13 @@ CASES: list[Case] = [
     object_case(
         "DELETE", f"{PERSON}/photos/{{photo_id}}", P.WATCHLISTS_MANAGE, home_photo, success=204
     ),
+    object_case(
+        "GET",
+        f"{PERSON}/hits",
+        P.FACES_MATCH,
+        home_person,
+        note="roles without faces:match here still read the person: 403",
+    ),
     department_case("GET", f"{BASE}/policy/{{department_id}}", P.WATCHLISTS_READ, home_policy),
     department_case(
         "PUT",

@@ -118,6 +118,7 @@ CASES: list[Case] = [
     object_case("PATCH", TRACK, R, a_track, classified=True),
     object_case("DELETE", TRACK, R, a_track, success=204, classified=True),
     object_case("PUT", ONE + "/mute", R, mute, classified=True),
+    object_case("GET", ONE + "/mute-suggestions", R, in_review, classified=True),
     object_case("POST", ONE + "/render", R, in_review, success=202, classified=True),
     object_case("POST", ONE + "/publish", P.REDACTION_PUBLISH, rendered, classified=True),
     object_case("GET", ONE + "/video", R, rendered, classified=True),

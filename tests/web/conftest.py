@@ -24,8 +24,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from citywitness.access.permissions import Permission
 from tests.simulator.conftest import PASSWORD, LivePlatform, new_platform, serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,8 @@ FLEET_DEVICES = 8
 FLEET_VIDEO = 2
 # Console messages that are not errors of ours: media elements log aborted loads when a
 # test navigates away mid-stream.
+# A loaded CI machine (the fleet's live analysis runs beside the tests) answers slowly.
+expect.set_options(timeout=30_000)
 IGNORED_CONSOLE = re.compile(r"net::ERR_ABORTED|Failed to load resource: net::ERR_ABORTED")
 
 
@@ -66,7 +69,7 @@ class ConsolePlatform(LivePlatform):
 
 @dataclass
 class Console:
-    """The running platform, its admin's API token and the simulated fleet."""
+    """The running platform, an API token of its admin with every permission, the fleet."""
 
     platform: ConsolePlatform
     token: str
@@ -120,7 +123,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     root = tmp_path_factory.mktemp("console")
     platform = new_platform(root, ConsolePlatform)
     platform.city_geojson = root / "city.geojson"
-    with serving(platform, ADMIN, scopes=None) as served:
+    with serving(platform, ADMIN, scopes=[p.value for p in Permission]) as served:
         fleet = _start_fleet(platform, served.token, root / "logs" / "fleet.log")
         try:
             deadline = time.monotonic() + 120
@@ -161,7 +164,8 @@ class ConsolePage:
         self.page.get_by_label(re.compile("^(Username|用户名)$")).fill(username)
         self.page.get_by_label(re.compile("^(Password|密码)$")).fill(password)
         self.page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-        self.page.get_by_role("navigation").wait_for()
+        # Argon2id takes its time on purpose; a loaded CI machine needs more still.
+        self.page.get_by_role("navigation").wait_for(timeout=90_000)
 
 
 @pytest.fixture

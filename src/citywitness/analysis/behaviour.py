@@ -1,10 +1,17 @@
-"""The ``behaviour`` analyzer: persons, and cues read from their boxes over time and from audio.
+"""The ``behaviour`` analyzer: persons, and cues read from their boxes and poses over time and
+from audio.
 
-No shipped pose or action model runs without torch, so every cue is a heuristic over person
-boxes (YOLOv8n, ``person_detect``) followed across sampled frames (``tracking``):
+Persons are found by YOLOv8n (``person_detect``) and followed across sampled frames
+(``tracking``). When the pose model was exported at install (``pose_detect``, ``pose``
+on), each track also gets a torso angle from its shoulder and hip keypoints. No shipped action
+model exists, so every cue is a heuristic:
 
-* ``cue.fall``: a tracked person's box turns from tall to wide within ``fall_window_s`` and
-  its top drops by at least ``fall_min_drop`` of the standing height;
+* ``cue.fall``: within ``fall_window_s`` a tracked person goes from standing to lying and the
+  top of its box drops by at least ``fall_min_drop`` of the standing height. Standing and
+  lying are read from the torso angle (at most ``upright_torso_angle``, at least
+  ``fall_torso_angle`` degrees from vertical) whenever the shoulders and hips are seen with
+  ``pose_min_keypoint`` confidence, else from the box's shape (tall, then wide); the finding's
+  ``method`` attribute says which (``pose`` or ``box``);
 * ``cue.running``: a track's centre moves at ``running_speed`` body heights per second or
   faster over at least ``running_min_span_s``;
 * ``cue.crowd``: ``crowd_min_persons`` or more persons in view for ``crowd_min_duration_s``;
@@ -27,14 +34,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from citywitness.analysis import audio_cues
+from citywitness.analysis import audio_cues, pose_detect
 from citywitness.analysis.behaviour_cues import CueState, person_findings
 from citywitness.analysis.contracts import AnalyzerConfig, Finding, register
-from citywitness.analysis.media_source import MediaSource
+from citywitness.analysis.media_source import Frame, MediaSource
 from citywitness.analysis.modelzoo import ModelSpec
 from citywitness.analysis.person_detect import YOLOV8N_COCO, PersonDetector
+from citywitness.analysis.pose_detect import YOLO11N_POSE, PoseDetector
 from citywitness.analysis.speech import SILERO_VAD
-from citywitness.analysis.tracking import Tracker
+from citywitness.analysis.tracking import Track, Tracker
 
 
 class BehaviourConfig(AnalyzerConfig):
@@ -50,6 +58,19 @@ class BehaviourConfig(AnalyzerConfig):
     min_confidence: float = Field(default=0.35, ge=0.05, le=0.95, description="Person score.")
     alert_min_confidence: float = Field(
         default=0.6, ge=0, le=1, description="Fall, struggle, shouting at or above: an alert."
+    )
+    pose: bool = Field(
+        default=True,
+        description="Read falls from the torso angle when the pose model is installed.",
+    )
+    upright_torso_angle: float = Field(
+        default=30.0, ge=0, le=90, description="Standing: torso within this many degrees of up."
+    )
+    fall_torso_angle: float = Field(
+        default=60.0, ge=0, le=180, description="Lying: torso this many degrees from up or more."
+    )
+    pose_min_keypoint: float = Field(
+        default=0.5, ge=0.05, le=0.99, description="Shoulder and hip keypoint confidence needed."
     )
     fall_tall_ratio: float = Field(default=1.3, gt=0, description="Standing: box height/width.")
     fall_wide_ratio: float = Field(default=0.9, gt=0, description="Lying: box height/width.")
@@ -86,9 +107,16 @@ class BehaviourAnalyzer:
         del watchlist  # behaviour cues match against no watch list
         self.config = config
         self.detector = PersonDetector(threshold=config.min_confidence)
+        self.poser = (
+            PoseDetector(threshold=config.min_confidence)
+            if config.pose and pose_detect.available()
+            else None
+        )
 
     def models(self) -> list[ModelSpec]:
         specs = [YOLOV8N_COCO]
+        if self.poser is not None:
+            specs.append(YOLO11N_POSE)
         if self.config.audio.enabled and self.config.audio.use_vad:
             specs.append(SILERO_VAD)
         return specs
@@ -123,4 +151,18 @@ class BehaviourAnalyzer:
             if len(seen) != last_count:
                 yield from person_findings(frame.offset_s, seen)
                 last_count = len(seen)
-            yield from state.observe(frame, seen)
+            yield from state.observe(frame, seen, self._angles(frame, seen))
+
+    def _angles(self, frame: Frame, seen: list[Track]) -> dict[int, float]:
+        """Torso angle per track id in this frame, for the tracks whose pose is clear."""
+        if self.poser is None:
+            return {}
+        poses = pose_detect.match([t.last.box for t in seen], self.poser.detect(frame.image))
+        aspect = frame.width / frame.height
+        angles: dict[int, float] = {}
+        for track, pose in zip(seen, poses, strict=True):
+            if pose is not None:
+                angle = pose_detect.torso_angle(pose, aspect, self.config.pose_min_keypoint)
+                if angle is not None:
+                    angles[track.track_id] = angle
+        return angles

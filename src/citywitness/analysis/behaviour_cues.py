@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from citywitness.analysis.contracts import AlertHint, Box, Finding
+from citywitness.analysis.contracts import AlertHint, Box, Finding, ModelRef
 from citywitness.analysis.media_source import Frame
 from citywitness.analysis.person_detect import YOLOV8N_COCO
+from citywitness.analysis.pose_detect import YOLO11N_POSE
 from citywitness.analysis.tracking import Observation, Track, iou
 
 if TYPE_CHECKING:
@@ -126,10 +127,16 @@ class CueState:
         self.camera = CameraMotion()
         self.running: set[int] = set()
         self.fallen: set[int] = set()
+        self.torso: dict[int, dict[float, float]] = {}  # track -> offset_s -> torso angle
         self.pairs: dict[tuple[int, int], _Pair] = {}
         self.crowd: _Crowd | None = None
 
-    def observe(self, frame: Frame, seen: Sequence[Track]) -> list[Finding]:
+    def observe(
+        self, frame: Frame, seen: Sequence[Track], angles: Mapping[int, float] | None = None
+    ) -> list[Finding]:
+        """Cues confirmed at ``frame``; ``angles`` maps track ids to torso angles (pose)."""
+        for track_id, angle in (angles or {}).items():
+            self.torso.setdefault(track_id, {})[frame.offset_s] = angle
         if self.config.compensate_camera:
             self.camera.observe(frame, [t.last.box for t in seen])
         now = frame.offset_s
@@ -142,7 +149,15 @@ class CueState:
         return found
 
     def _cue(
-        self, label: str, start: float, now: float, confidence: float, box: Box, **attrs: Any
+        self,
+        label: str,
+        start: float,
+        now: float,
+        confidence: float,
+        box: Box,
+        *,
+        model: ModelRef | None = None,
+        **attrs: Any,
     ) -> Finding:
         alert = None
         serious = {"cue.fall": "Possible fall", "cue.struggle": "Possible struggle"}
@@ -154,7 +169,7 @@ class CueState:
             offset_s=start,
             duration_s=round(now - start, 3),
             confidence=round(confidence, 4),
-            model=YOLOV8N_COCO.ref(),
+            model=model or YOLOV8N_COCO.ref(),
             box=box,
             attributes=attrs,
             alert=alert,
@@ -164,27 +179,51 @@ class CueState:
         """Height / width in pixels."""
         return (box.h / box.w) / self.aspect if box.w > 0 else math.inf
 
+    def _angle(self, track_id: int, observation: Observation) -> float | None:
+        return self.torso.get(track_id, {}).get(observation.offset_s)
+
+    def _standing(self, track_id: int, observation: Observation) -> bool:
+        angle = self._angle(track_id, observation)
+        if angle is not None:
+            return angle <= self.config.upright_torso_angle
+        return self._ratio(observation.box) >= self.config.fall_tall_ratio
+
     def _fall(self, track: Track) -> list[Finding]:
-        config, now = self.config, track.last
-        ratio_now = self._ratio(now.box)
-        if ratio_now >= config.fall_tall_ratio:
-            self.fallen.discard(track.track_id)
-        if ratio_now > config.fall_wide_ratio or track.track_id in self.fallen:
+        """Standing, then lying within the window with the box top dropped (see behaviour)."""
+        config, now, tid = self.config, track.last, track.track_id
+        angle_now = self._angle(tid, now)
+        if self._standing(tid, now):
+            self.fallen.discard(tid)
+        lying = (
+            angle_now >= config.fall_torso_angle
+            if angle_now is not None
+            else self._ratio(now.box) <= config.fall_wide_ratio
+        )
+        if not lying or tid in self.fallen:
             return []
-        standing = [
-            o
-            for o in track.since(now.offset_s - config.fall_window_s)[:-1]
-            if self._ratio(o.box) >= config.fall_tall_ratio
-        ]
+        window = track.since(now.offset_s - config.fall_window_s)[:-1]
+        standing = [o for o in window if self._standing(tid, o)]
         if not standing:
             return []
         before = standing[-1]
         drop = (now.box.y - before.box.y) / before.box.h
         if drop < config.fall_min_drop:
             return []
-        self.fallen.add(track.track_id)
-        ratio_before = self._ratio(before.box)
-        shape = margin(ratio_before / ratio_now, config.fall_tall_ratio / config.fall_wide_ratio)
+        self.fallen.add(tid)
+        ratio_before, ratio_now = self._ratio(before.box), self._ratio(now.box)
+        angle_before = self._angle(tid, before)
+        pose = {}
+        if angle_now is not None and angle_before is not None:
+            tilt = config.fall_torso_angle - config.upright_torso_angle
+            shape = margin(angle_now - angle_before, max(tilt, 1.0))
+            pose = {
+                "torso_angle_before": round(angle_before, 1),
+                "torso_angle_after": round(angle_now, 1),
+            }
+        else:
+            shape = margin(
+                ratio_before / ratio_now, config.fall_tall_ratio / config.fall_wide_ratio
+            )
         score = math.sqrt((before.score + now.score) / 2)
         confidence = (margin(drop, max(config.fall_min_drop, 1e-6)) + shape) / 2 * score
         return [
@@ -194,7 +233,10 @@ class CueState:
                 now.offset_s,
                 confidence,
                 now.box,
-                track_id=track.track_id,
+                model=YOLO11N_POSE.ref() if pose else None,
+                track_id=tid,
+                method="pose" if pose else "box",
+                **pose,
                 height_width_before=round(ratio_before, 2),
                 height_width_after=round(ratio_now, 2),
                 drop_body_heights=round(drop, 2),

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywitness.analysis import face_watchlist_service as service
+from citywitness.analysis.face_watchlist_hits import candidate_hits
 from citywitness.analysis.face_watchlist_models import FaceWatchPerson, FaceWatchPhoto
+from citywitness.analysis.models import StoredFinding
 from citywitness.api.deps import AuditorDep, CurrentPrincipal, DbSession
 from citywitness.kit.clock import utcnow
 from citywitness.kit.errors import PayloadTooLarge, ValidationFailed
@@ -216,6 +218,55 @@ async def _photo_bytes(request: Request) -> bytes:
         if len(data) > MAX_PHOTO_BYTES:
             raise PayloadTooLarge("a photo may be at most 10 MiB")
     return bytes(data)
+
+
+class CandidateOut(BaseModel):
+    """A face finding that came within the matching threshold of the person: a candidate."""
+
+    finding_id: int
+    evidence_id: uuid.UUID
+    offset_s: float
+    confidence: float
+    distance: float | None
+    threshold: float | None
+    review_state: str | None = Field(description="confirmed / rejected once a person decided.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, finding: StoredFinding) -> CandidateOut:
+        watch = finding.attributes.get("watchlist") or {}
+        return cls(
+            finding_id=finding.id,
+            evidence_id=finding.evidence_id,
+            offset_s=finding.offset_s,
+            confidence=finding.confidence,
+            distance=watch.get("distance"),
+            threshold=watch.get("threshold"),
+            review_state=finding.review,
+            created_at=finding.created_at,
+        )
+
+
+class CandidatePage(BaseModel):
+    items: list[CandidateOut]
+
+
+@router.get(
+    "/persons/{person_id}/hits",
+    summary="Face-match candidates for a watch-listed person (for human confirmation).",
+    description=(
+        "Needs watchlists:read and faces:match in the person's department; only findings on "
+        "evidence the caller may analyse (analysis:read) are returned, newest first (at most "
+        "500). A candidate is never an identification."
+    ),
+    response_model=CandidatePage,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_hits(
+    person_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, auditor: AuditorDep
+) -> CandidatePage:
+    found = await candidate_hits(session, principal, auditor, person_id)
+    return CandidatePage(items=[CandidateOut.of(f) for f in found])
 
 
 @router.post(

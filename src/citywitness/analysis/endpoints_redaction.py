@@ -11,7 +11,10 @@ from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from citywitness.analysis import redaction_service as service
+from citywitness.analysis import redaction_suggest as suggest
 from citywitness.analysis.redaction_schemas import (
+    MuteSuggestionList,
+    MuteSuggestionOut,
     MuteUpdate,
     RedactionCreate,
     RedactionList,
@@ -33,7 +36,7 @@ MP4: dict[int | str, dict[str, Any]] = {
         "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
         "description": "The redacted video (H.264 + audio, MP4).",
     },
-    **error_responses(401, 403, 404, 409),
+    **error_responses(401, 403, 404, 409, 410),
 }
 EDIT = error_responses(401, 403, 404, 409, 422)
 
@@ -172,6 +175,29 @@ async def put_mute(
     return RedactionOut.of(made)
 
 
+@router.get(
+    "/redactions/{redaction_id}/mute-suggestions",
+    summary="Suggested mute ranges: spoken numbers (4+ digits) in the item's transcript.",
+    description=(
+        "From the speech analyzer's findings (empty if it has not run).  Only proposals: "
+        "apply them with PUT /redactions/{redaction_id}/mute."
+    ),
+    response_model=MuteSuggestionList,
+    responses=error_responses(401, 403, 404),
+)
+async def get_mute_suggestions(
+    redaction_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, auditor: AuditorDep
+) -> MuteSuggestionList:
+    found = await suggest.mute_suggestions(session, principal, auditor, redaction_id)
+    items = [
+        MuteSuggestionOut(
+            start_s=s.start_s, end_s=s.end_s, finding_id=s.finding_id, digits=s.digits
+        )
+        for s in found
+    ]
+    return MuteSuggestionList(items=items)
+
+
 @router.post(
     "/redactions/{redaction_id}/render",
     status_code=202,
@@ -191,7 +217,7 @@ async def post_render(
     summary="Approve the rendered video for release (redaction:publish).",
     description="409 `redaction_not_rendered` unless the redaction is `rendered`.",
     response_model=RedactionOut,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 410),
 )
 async def post_publish(
     redaction_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, auditor: AuditorDep

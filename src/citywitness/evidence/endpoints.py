@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citywitness.access.levels import Classification
 from citywitness.api.deps import AuditorDep, CurrentPrincipal, DbSession, SettingsDep
 from citywitness.evidence import geo, search, service
-from citywitness.evidence.derivative_models import Derivative
+from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.errors import InvalidSearch
 from citywitness.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
 from citywitness.evidence.schemas import (
     CategoryList,
     CategoryOut,
+    CategoryUpdate,
     ClassificationLabel,
     EvidenceOut,
     EvidencePage,
@@ -35,7 +36,11 @@ async def _out(session: AsyncSession, items: list[EvidenceItem]) -> list[Evidenc
     if items:
         rows = await session.execute(
             select(Derivative.evidence_id, Derivative.kind)
-            .where(Derivative.evidence_id.in_(list(made)))
+            .where(
+                Derivative.evidence_id.in_(list(made)),
+                # redacted videos: GET /evidence/{id}/redactions (redaction:review)
+                Derivative.kind != DerivativeKind.REDACTED,
+            )
             .order_by(Derivative.kind)
         )
         for evidence_id, kind in rows:
@@ -155,6 +160,31 @@ async def get_evidence_list(
 async def get_categories(session: DbSession, principal: CurrentPrincipal) -> CategoryList:
     found = await service.list_categories(session, principal)
     return CategoryList(items=[CategoryOut.model_validate(c) for c in found])
+
+
+@router.patch(
+    "/categories/{category_id}",
+    summary="Change a category's retention policy (keep period, legal basis).",
+    description=(
+        "Needs evidence:manage platform-wide (a platform admin): categories are shared by "
+        "every department.  A new period applies to items of the category from now on; when "
+        "an older item's date passes, the daily job keeps it longer if the new period says "
+        "so (the longest rule wins): a change never shortens a stored item's retention.  "
+        "`retention_days` null makes the category permanent.  Audited with old and new "
+        "values."
+    ),
+    response_model=CategoryOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def patch_category(
+    category_id: uuid.UUID,
+    body: CategoryUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    auditor: AuditorDep,
+) -> CategoryOut:
+    category = await service.update_category(session, principal, auditor, category_id, body)
+    return CategoryOut.model_validate(category)
 
 
 @router.get(

@@ -30,6 +30,12 @@ class UnknownCategory(ValidationFailed):
     code = "unknown_category"
 
 
+class CategoryNotFound(NotFound):
+    """No evidence category has this id."""
+
+    code = "category_not_found"
+
+
 class UnknownOfficer(ValidationFailed):
     """No officer with this id or badge number exists in the item's department."""
 

@@ -28,7 +28,7 @@ from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.agencies.models import Department, Officer
 from citywitness.audit.service import Auditor
-from citywitness.evidence.derivative_models import Derivative
+from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.ingest import EVIDENCE
 from citywitness.evidence.models import Category, EvidenceItem, EvidenceState
 from citywitness.evidence.service import visible_item
@@ -197,7 +197,9 @@ async def _export_item(
     ]
     if derivatives:
         rows = await session.scalars(
-            select(Derivative).where(Derivative.evidence_id == item.id).order_by(Derivative.kind)
+            select(Derivative)
+            .where(Derivative.evidence_id == item.id, Derivative.kind != DerivativeKind.REDACTED)
+            .order_by(Derivative.kind)
         )
         for row in rows:
             ext = "mp4" if row.media_type == "video/mp4" else "jpg"

@@ -169,7 +169,11 @@ class EvidenceOut(BaseModel):
     uploaded_by: uuid.UUID | None
     created_at: datetime
     derivatives: list[str] = Field(
-        default_factory=list, description="Derivatives made so far: `thumbnail`, `proxy`."
+        default_factory=list,
+        description=(
+            "Derivatives made so far: `thumbnail`, `proxy` (redacted videos are listed by "
+            "GET /evidence/{id}/redactions, for redaction:review)."
+        ),
     )
 
     @field_validator("classification", mode="before")
@@ -225,3 +229,24 @@ class CategoryOut(BaseModel):
 
 class CategoryList(BaseModel):
     items: list[CategoryOut]
+
+
+class CategoryUpdate(BaseModel):
+    """A category's retention policy; absent fields stay.  `retention_days` null: permanent.
+
+    A new period applies to items captured in the category from now on; the daily retention
+    job lengthens existing items' retention to it (the longest rule wins), never shortens it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="Days kept at least; null: permanent."
+    )
+    legal_basis: str | None = Field(default=None, max_length=500)
+
+    def changes(self) -> dict[str, Any]:
+        found = self.model_dump(exclude_unset=True)
+        if found.get("legal_basis", "") is None:
+            found["legal_basis"] = ""
+        return found

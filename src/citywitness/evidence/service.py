@@ -21,11 +21,18 @@ from citywitness.access.levels import Classification
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
 from citywitness.access.registry import Owner, register_object_type
-from citywitness.access.service import ensure_permitted, ensure_visible, has_grant, require
+from citywitness.access.service import (
+    ensure_permitted,
+    ensure_visible,
+    has_grant,
+    require,
+    require_global,
+)
 from citywitness.audit.service import Auditor
 from citywitness.evidence import custody, search_index
-from citywitness.evidence.derivative_models import Derivative
+from citywitness.evidence.derivative_models import Derivative, DerivativeKind
 from citywitness.evidence.errors import (
+    CategoryNotFound,
     ClassificationAboveClearance,
     EvidenceNotActive,
     InvalidMetadata,
@@ -33,7 +40,7 @@ from citywitness.evidence.errors import (
 from citywitness.evidence.ingest import EVIDENCE, category_by_code, resolve_officer
 from citywitness.evidence.models import Category, EvidenceItem, EvidenceState
 from citywitness.evidence.retention import longest, retain_until_for
-from citywitness.evidence.schemas import EvidenceUpdate, unique_tags
+from citywitness.evidence.schemas import CategoryUpdate, EvidenceUpdate, unique_tags
 from citywitness.kit.clock import utcnow
 
 P = Permission
@@ -99,7 +106,7 @@ async def visible_item(
 async def derivative_kinds(session: AsyncSession, evidence_id: uuid.UUID) -> list[str]:
     rows = await session.scalars(
         select(Derivative.kind)
-        .where(Derivative.evidence_id == evidence_id)
+        .where(Derivative.evidence_id == evidence_id, Derivative.kind != DerivativeKind.REDACTED)
         .order_by(Derivative.kind)
     )
     return [str(kind) for kind in rows]
@@ -224,3 +231,34 @@ async def list_categories(session: AsyncSession, principal: Principal) -> list[C
     """Every category (not secret: the same list for anyone who may read evidence)."""
     require(principal, P.EVIDENCE_READ, action="evidence.categories")
     return list(await session.scalars(select(Category).order_by(Category.code)))
+
+
+async def update_category(
+    session: AsyncSession,
+    principal: Principal,
+    auditor: Auditor,
+    category_id: uuid.UUID,
+    data: CategoryUpdate,
+) -> Category:
+    """Change a category's retention policy: platform-wide, so a platform admin's only.
+
+    Items already stored keep their `retain_until`; the daily job lengthens it to a longer
+    period, never shortens it (retention.py).  Audited with the old and new values.
+    """
+    require_global(principal, P.EVIDENCE_MANAGE, action="evidence.categories.update")
+    category = await session.get(Category, category_id, with_for_update=True)
+    if category is None:
+        raise CategoryNotFound()
+    changes = {k: v for k, v in data.changes().items() if getattr(category, k) != v}
+    if changes:
+        before = {key: getattr(category, key) for key in changes}
+        for key, value in changes.items():
+            setattr(category, key, value)
+        await session.flush()
+        await auditor.record(
+            "evidence.categories.update",
+            object_type="evidence_category",
+            object_id=category.id,
+            details={"code": category.code, "before": before, "after": changes},
+        )
+    return category

@@ -59,6 +59,7 @@ FIELD_OF_KEY = {
     "captured_start": "captured_start",
     "captured_end": "captured_end",
     "classification": "classification",
+    "gps_track": "gps_track",  # GeoJSON Point/LineString or a JSON list of points, as text
 }
 OWN_KEYS = {"sha256", "department", "relativePath"}
 

@@ -43,6 +43,8 @@ class LedgerKind(enum.StrEnum):
     EVIDENCE_HOLD_RELEASED = "evidence.hold_released"
     EVIDENCE_DESTROYED = "evidence.destroyed"
     EVIDENCE_DERIVATIVE_CREATED = "evidence.derivative_created"
+    # A derivative approved for release (a redacted video): which original, which plan.
+    EVIDENCE_DERIVATIVE_PUBLISHED = "evidence.derivative_published"
     # One accepted live segment (media domain): session_id, seq, sha256, prev_sha256,
     # size_bytes, late; the object is the evidence item the session records into.
     MEDIA_SEGMENT_INGESTED = "media.segment_ingested"

@@ -9,7 +9,8 @@ Three steps, each safe to repeat, so a crash anywhere converges on the next atte
 (`POST .../end` again, or the `media:seal_idle_sessions` job):
 1. the session is marked `sealing` (committed): no segment is accepted any more;
 2. the content is built and stored (content-addressed: a second build stores nothing new);
-3. one transaction updates the item (hash, size, facts, state `active`), records the
+3. one transaction updates the item (hash, size, facts, state `active`, the GPS track from
+   the recorder's positions: `track.py`), records the
    custody event `evidence.ingest` (audit + ledger `evidence.ingested`, channel `live`),
    reports sequence numbers that never arrived, and marks the session `sealed`.
 """
@@ -33,7 +34,7 @@ from citywitness.evidence.models import EvidenceItem, EvidenceState
 from citywitness.evidence.retention import retain_until_for
 from citywitness.kit.clock import utcnow
 from citywitness.kit.db import Database
-from citywitness.media import reports
+from citywitness.media import reports, track
 from citywitness.media.errors import SessionContentDuplicate
 from citywitness.media.models import LiveSession, ReportKind, Segment, SessionState
 from citywitness.storage import ContentStore, StoredObject, lock_live_key
@@ -146,6 +147,7 @@ async def _finish(
         "genesis": live.genesis,
     }
     item.retain_until = retain_until_for(None, item.captured_start or now, now)
+    await track.place(session, live, item)  # where it was recorded: the recorder's positions
     live.state = SessionState.SEALED
     live.sealed_at = now
     live.final_sha256 = stored.sha256

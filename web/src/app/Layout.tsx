@@ -2,6 +2,7 @@
 // language switch and the signed-in user. Pages render in <main>.
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet } from "react-router-dom";
+import { AlertSignalsProvider } from "../components/AlertSignals";
 import { LANGUAGES, setLanguage, type Language } from "../i18n";
 import { useAuth } from "./auth";
 import { useLive } from "./live";
@@ -10,9 +11,15 @@ import { PAGES } from "./pages";
 function FeedDot({ status, label }: { status: string; label: string }) {
   const { t } = useTranslation();
   return (
-    <span className={`feed feed-${status}`} data-testid={`feed-${label}`} data-status={status}>
+    <span
+      className={`feed feed-${status}`}
+      data-testid={`feed-${label}`}
+      data-status={status}
+      title={`${t(`live.${label}`)}: ${t(`live.${status}`)}`}
+    >
       <span className="dot" aria-hidden="true" />
-      {t(`live.${label}`)}: {t(`live.${status}`)}
+      {t(`live.${label}`)}
+      <span className="sr-only">: {t(`live.${status}`)}</span>
     </span>
   );
 }
@@ -74,7 +81,9 @@ export function Layout() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Outlet />
+        <AlertSignalsProvider>
+          <Outlet />
+        </AlertSignalsProvider>
       </main>
     </div>
   );

@@ -2,7 +2,7 @@
 // The console session is a cookie (ADR 0003); the page never sees the session token.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from "react";
-import { api, onUnauthorized, unwrap, type Schemas } from "../api/client";
+import { api, cookie, onUnauthorized, unwrap, type Schemas } from "../api/client";
 
 export type Me = Schemas["MeOut"];
 
@@ -19,6 +19,9 @@ const AuthContext = createContext<AuthState | null>(null);
 const ME_KEY = ["auth", "me"];
 
 async function fetchMe(): Promise<Me | null> {
+  // Every sign-in sets the script-readable cw_csrf cookie beside the session: without it
+  // there is no session to ask about (and no 401 to log in the browser console).
+  if (!cookie("cw_csrf")) return null;
   const result = await api.GET("/api/v1/auth/me");
   if (result.response.status === 401) return null;
   return unwrap(result);
@@ -32,6 +35,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(
     () =>
       onUnauthorized(() => {
+        // The session ended (expired, revoked): forget its CSRF cookie too, so the next
+        // load goes straight to the sign-in form.
+        document.cookie = "cw_csrf=; Max-Age=0; path=/; SameSite=Strict";
         queries.setQueryData(ME_KEY, null);
       }),
     [queries],
@@ -40,15 +46,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const login = useCallback(
     async (username: string, password: string) => {
       unwrap(await api.POST("/api/v1/auth/login", { body: { username, password } }));
-      queries.clear();
-      await queries.fetchQuery({ queryKey: ME_KEY, queryFn: fetchMe });
+      const signedIn = await fetchMe();
+      // Another user's cached answers must not survive a sign-in; who is signed in stays
+      // in the same cache entry, so every observer of it sees the change.
+      queries.removeQueries({ predicate: (query) => query.queryKey[0] !== "auth" });
+      queries.setQueryData(ME_KEY, signedIn);
     },
     [queries],
   );
 
   const logout = useCallback(async () => {
     await api.POST("/api/v1/auth/logout");
-    queries.clear();
+    queries.removeQueries({ predicate: (query) => query.queryKey[0] !== "auth" });
     queries.setQueryData(ME_KEY, null);
   }, [queries]);
 
