@@ -15,7 +15,13 @@ from citywitness.access.levels import Classification
 from citywitness.agencies.models import Officer
 from citywitness.audit.models import AuditEvent
 from citywitness.cli import app
-from citywitness.cli.demo import DEMO_ADMIN, HOME_DEPARTMENT, bootstrap_demo, print_banner
+from citywitness.cli.demo import (
+    DEMO_ADMIN,
+    HOME_DEPARTMENT,
+    bootstrap_demo,
+    print_banner,
+    with_city_basemap,
+)
 from citywitness.cli.docs import openapi_text, settings_reference
 from citywitness.identity.models import Membership, User
 from citywitness.identity.passwords import verify_password
@@ -113,3 +119,16 @@ def test_banner_shows_the_password_only_when_new(capsys: pytest.CaptureFixture[s
     assert "s3cret" not in later
     assert "the credentials of admin were shown on the first start" in later
     assert "citywitness users reset-password admin" in later
+
+
+def test_the_demo_draws_the_simulated_city_unless_a_map_is_configured(tmp_path: Path) -> None:
+    plain = Settings(data_dir=tmp_path)
+    drawn = with_city_basemap(plain, fleet=True)
+    assert drawn.console.basemap_geojson == tmp_path / "city.geojson"
+    assert with_city_basemap(plain, fleet=False).console.basemap_geojson is None
+    tiles = Settings(data_dir=tmp_path, console={"tile_url": "/tiles/{z}/{x}/{y}.png"})  # type: ignore[arg-type]
+    assert with_city_basemap(tiles, fleet=True).console.basemap_geojson is None
+    own = Settings(data_dir=tmp_path, console={"basemap_geojson": "/srv/streets.geojson"})  # type: ignore[arg-type]
+    assert with_city_basemap(own, fleet=True).console.basemap_geojson == Path(
+        "/srv/streets.geojson"
+    )

@@ -27,13 +27,18 @@ function streetStyle(feature?: Feature): L.PathOptions {
   return { color: main ? "#f59e0b" : "#9ca3af", weight: main ? 4 : 2, opacity: 0.9 };
 }
 
-async function addBasemap(map: L.Map, config: Pick<ConsoleConfig, "basemap">): Promise<void> {
+async function addBasemap(
+  map: L.Map,
+  config: Pick<ConsoleConfig, "basemap">,
+  removed: () => boolean,
+): Promise<void> {
   const { basemap } = config;
   if (basemap.kind === "tiles" && basemap.url) {
     L.tileLayer(basemap.url, { attribution: basemap.attribution, maxZoom: 19 }).addTo(map);
   } else if (basemap.kind === "geojson" && basemap.url) {
     try {
       const data = (await (await fetchRaw(basemap.url)).json()) as GeoJSON.FeatureCollection;
+      if (removed()) return; // the page moved on while the streets loaded
       L.geoJSON(data, {
         style: (feature) => streetStyle(feature as Feature | undefined),
         interactive: false,
@@ -59,10 +64,13 @@ export function BaseMap({ label, className, onReady, testId }: Props) {
       preferCanvas: true,
       keyboard: true,
     });
-    void addBasemap(map, config.data);
+    let removed = false;
+    void addBasemap(map, config.data, () => removed);
     const cleanup = ready.current(map);
     return () => {
+      removed = true;
       if (typeof cleanup === "function") cleanup();
+      map.stop();
       map.remove();
     };
   }, [config.data]);
