@@ -100,7 +100,7 @@ def create_app(settings: Settings, db: Database, readiness: Readiness | None = N
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     if settings.console.enabled:
-        mount_console(app, settings)  # last: its catch-all must not shadow the API
+        mount_console(app, settings)  # where no route matches: never shadows the API
 
     app.add_middleware(
         BodyLimitMiddleware,

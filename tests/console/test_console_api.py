@@ -116,6 +116,8 @@ async def test_console_files_app_routes_and_api_paths(
             answer = await client.get(missing)
             assert answer.status_code == 404, missing
             assert answer.json()["error"] == "not_found", missing
+        assert (await client.get("/api/v1/nothing-here")).json()["detail"] == "Not Found"
+        assert (await client.post("/map")).status_code == 404
         health = await client.get("/healthz")
         assert health.json() == {"status": "ok"}
 

@@ -1,5 +1,8 @@
 """Serve the built console (web/dist) at `/`: its files, and index.html for app routes.
 
+It is the router's fallback, not a route: whatever path no API route matches, so routes
+added at any time keep precedence.
+
 Hashed files under /assets/ are cached for a year (their names change with their content);
 index.html is revalidated on every load, so a new build reaches browsers at once.  Paths
 that are not files of the build get index.html (the app's router draws them), except API
@@ -14,6 +17,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
+from starlette.types import Receive, Scope, Send
 
 import citywitness
 from citywitness.kit.errors import NotFound
@@ -50,7 +54,7 @@ def content_security_policy(tile_url: str | None) -> str:
 
 
 def mount_console(app: FastAPI, settings: Settings) -> None:
-    """Add the catch-all route for the console; call after every API route is added."""
+    """Serve the console where no route matched (routes added later still come first)."""
     root = (settings.console.static_dir or default_static_dir()).resolve()
     headers = {
         "Content-Security-Policy": content_security_policy(settings.console.tile_url),
@@ -59,10 +63,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
         "X-Frame-Options": "DENY",
     }
 
-    @app.get("/{path:path}", include_in_schema=False)
-    async def console(path: str) -> Response:
-        if path.startswith(RESERVED_PREFIXES):
-            raise NotFound
+    def respond(path: str) -> Response:
         index = root / "index.html"
         if not index.is_file():
             raise ConsoleNotBuilt
@@ -74,3 +75,19 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
             if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
                 raise NotFound  # a missing file, not an app route
         return FileResponse(index, headers={**headers, "Cache-Control": "no-cache"})
+
+    no_route = app.router.default
+
+    async def console_or_404(scope: Scope, receive: Receive, send: Send) -> None:
+        # The router's fallback: errors raised here reach the app's error handlers (JSON).
+        path = str(scope["path"]).lstrip("/")
+        if (
+            scope["type"] == "http"
+            and scope["method"] in {"GET", "HEAD"}
+            and not path.startswith(RESERVED_PREFIXES)
+        ):
+            await respond(path)(scope, receive, send)
+            return
+        await no_route(scope, receive, send)  # the API's own 404 (or a WebSocket close)
+
+    app.router.default = console_or_404
