@@ -31,7 +31,7 @@ export function LibraryMap({ items }: { items: Evidence[] }) {
 
   useEffect(() => {
     const group = layer.current;
-    if (!group) return;
+    if (!group || !map.current) return; // no map (yet, or any more): nothing to draw on
     group.clearLayers();
     const bounds: LatLon[] = [];
     for (const item of placed) {
@@ -45,7 +45,8 @@ export function LibraryMap({ items }: { items: Evidence[] }) {
         alt: item.original_filename,
         keyboard: true,
       });
-      marker.on("click", () => navigate(`/evidence/${item.id}`));
+      // Navigate after Leaflet has finished handling the click: leaving the page removes the map.
+      marker.on("click", () => window.setTimeout(() => navigate(`/evidence/${item.id}`), 0));
       marker.bindTooltip(item.original_filename);
       marker.addTo(group);
     }
