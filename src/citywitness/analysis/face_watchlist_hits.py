@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
-from citywitness.access.service import ensure_permitted, visible_filter, visible_or_404
+from citywitness.access.service import ensure_permitted, visible_or_404
+from citywitness.analysis import findings
 from citywitness.analysis.face_watchlist_models import FaceWatchPerson
 from citywitness.analysis.models import StoredFinding
 from citywitness.audit.service import Auditor
-from citywitness.evidence.models import EvidenceItem
 
 PERSON = "face_watch_person"
-MAX_HITS = 500
 
 
 async def candidate_hits(
@@ -44,23 +42,7 @@ async def candidate_hits(
         object_type=PERSON,
         object_id=person.id,
     )
-    query = (
-        select(StoredFinding)
-        .join(EvidenceItem, EvidenceItem.id == StoredFinding.evidence_id)
-        .where(
-            StoredFinding.analyzer == "faces",
-            StoredFinding.attributes["watchlist"]["entry_id"].astext == str(person.id),
-            visible_filter(
-                principal,
-                Permission.ANALYSIS_READ,
-                department_column=StoredFinding.department_id,
-                classification_column=EvidenceItem.classification,
-            ),
-        )
-        .order_by(StoredFinding.created_at.desc(), StoredFinding.id.desc())
-        .limit(MAX_HITS)
-    )
-    found = list((await session.execute(query)).scalars().all())
+    found = await findings.watchlist_hits(session, principal, "faces", person.id)
     await auditor.record(
         "watchlists.faces.hits",
         object_type=PERSON,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citywitness.access.permissions import Permission
 from citywitness.access.principal import Principal
-from citywitness.access.service import ensure_permitted, require
+from citywitness.access.service import ensure_permitted, require, visible_filter
 from citywitness.analysis.contracts import Finding
 from citywitness.analysis.errors import FindingNotFound
 from citywitness.analysis.models import Review, StoredFinding
@@ -298,3 +298,30 @@ async def precision_visible(
     departments = principal.departments_with(Permission.ANALYSIS_READ)
     await auditor.record("analysis.precision_read", object_type="analysis", object_id=None)
     return await precision(session, None if departments is None else sorted(departments))
+
+
+MAX_WATCHLIST_HITS = 500
+
+
+async def watchlist_hits(
+    session: AsyncSession, principal: Principal, analyzer: str, entry_id: uuid.UUID
+) -> list[StoredFinding]:
+    """Findings of `analyzer` that matched a watch-list entry (``attributes.watchlist.entry_id``)
+    on evidence the caller may analyse, newest first (at most 500)."""
+    query = (
+        select(StoredFinding)
+        .join(EvidenceItem, EvidenceItem.id == StoredFinding.evidence_id)
+        .where(
+            StoredFinding.analyzer == analyzer,
+            StoredFinding.attributes["watchlist"]["entry_id"].astext == str(entry_id),
+            visible_filter(
+                principal,
+                Permission.ANALYSIS_READ,
+                department_column=StoredFinding.department_id,
+                classification_column=EvidenceItem.classification,
+            ),
+        )
+        .order_by(StoredFinding.created_at.desc(), StoredFinding.id.desc())
+        .limit(MAX_WATCHLIST_HITS)
+    )
+    return list((await session.execute(query)).scalars().all())

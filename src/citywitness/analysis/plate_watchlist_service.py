@@ -24,6 +24,7 @@ from citywitness.access.service import (
     visible_filter,
     visible_or_404,
 )
+from citywitness.analysis import findings
 from citywitness.analysis.departments import ensure_known
 from citywitness.analysis.models import StoredFinding
 from citywitness.analysis.plate_watchlist import (
@@ -34,13 +35,11 @@ from citywitness.analysis.plate_watchlist import (
 )
 from citywitness.analysis.plate_watchlist_models import PlateList, PlateListEntry
 from citywitness.audit.service import Auditor
-from citywitness.evidence.models import EvidenceItem
 from citywitness.kit.clock import utcnow
 from citywitness.kit.errors import Conflict, ValidationFailed
 
 LIST = "plate_watchlist"
 ENTRY = "plate_watch_entry"
-MAX_HITS = 500
 
 
 class InvalidPlate(ValidationFailed):
@@ -316,23 +315,7 @@ async def hits(
     entry = await session.get(PlateListEntry, entry_id)
     if entry is None or entry.list_id != plate_list.id:
         raise ObjectNotVisible(f"no such {ENTRY}")
-    query = (
-        select(StoredFinding)
-        .join(EvidenceItem, EvidenceItem.id == StoredFinding.evidence_id)
-        .where(
-            StoredFinding.analyzer == "plates",
-            StoredFinding.attributes["watchlist"]["entry_id"].astext == str(entry_id),
-            visible_filter(
-                principal,
-                Permission.ANALYSIS_READ,
-                department_column=StoredFinding.department_id,
-                classification_column=EvidenceItem.classification,
-            ),
-        )
-        .order_by(StoredFinding.created_at.desc(), StoredFinding.id.desc())
-        .limit(MAX_HITS)
-    )
-    found = list((await session.execute(query)).scalars().all())
+    found = await findings.watchlist_hits(session, principal, "plates", entry_id)
     await auditor.record(
         "watchlists.plates.hits",
         object_type=ENTRY,
